@@ -1,0 +1,109 @@
+# semcom — build, test and run.
+#
+#   make                     shim + semcom binary against Debian's CPU libtorch (installed with apt-get if missing)
+#   make test                all Go tests on CPU
+#   make demo                the main job on the embedded synthetic data
+#   make shim LIBTORCH=pip   shim against the libtorch inside the active Python's torch wheel (CUDA if it has it)
+#   make shim LIBTORCH=/opt/libtorch   shim against an unpacked libtorch (include/ + lib/)
+#   make env                 exports for running go test / gopls by hand
+#   make bench               Go vs PyTorch training-step benchmark (CPU)
+#
+# The Go code links only against build/lib/libtgshim.so; libtorch is reached through the shim's RUNPATH.
+
+PYTHON   ?= python3
+LIBTORCH ?=
+GO       ?= go
+
+ifeq ($(LIBTORCH),pip)
+  override LIBTORCH := $(shell $(PYTHON) -c 'import os,torch;print(os.path.dirname(torch.__file__))')
+  TORCH_ABI    ?= $(shell $(PYTHON) -c 'import torch;print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+  TORCH_EXPECT ?= $(shell $(PYTHON) -c 'import torch;print(torch.__version__.split("+")[0])')
+  CUDA_INC_DIR ?= $(shell find $(dir $(LIBTORCH))nvidia /usr/local/cuda/include -name cuda_runtime_api.h 2>/dev/null | head -1 | xargs -r dirname)
+endif
+ifeq ($(LIBTORCH),)
+  # Debian layout: headers on the default path. Not -isystem /usr/include: it breaks libstdc++'s #include_next.
+  TORCH_LIB    := /usr/lib/x86_64-linux-gnu
+  TORCH_INCS   := -I/usr/include/torch/csrc/api/include
+  TORCH_EXPECT ?= 1.13.0
+  SYSTEM_TORCH := 1
+else
+  TORCH_LIB    := $(LIBTORCH)/lib
+  TORCH_INCS   := -isystem $(LIBTORCH)/include -isystem $(LIBTORCH)/include/torch/csrc/api/include
+  TORCH_EXPECT ?= $(shell sed -n 's/^ *#define TORCH_VERSION "\(.*\)"/\1/p' $(LIBTORCH)/include/torch/version.h 2>/dev/null)
+  CUDA_INC_DIR ?= $(shell find /usr/local/cuda/include -name cuda_runtime_api.h 2>/dev/null | head -1 | xargs -r dirname)
+endif
+TORCH_ABI  ?= 1
+TORCH_CUDA ?= $(if $(wildcard $(TORCH_LIB)/libtorch_cuda.so),1,0)
+CUDA_LIBS  := $(if $(filter 1,$(TORCH_CUDA)),-ltorch_cuda -lc10_cuda)
+# The allocator statistics need cuda_runtime_api.h; without it the CUDA shim uses the stub for those two calls.
+CUDA_SRC   := $(if $(and $(filter 1,$(TORCH_CUDA)),$(CUDA_INC_DIR)),tg_cuda.cc,tg_cuda_stub.cc)
+CUDA_INCS  := $(if $(filter tg_cuda.cc,$(CUDA_SRC)),-isystem $(CUDA_INC_DIR))
+
+SHIM_DIR ?= $(CURDIR)/build/lib
+OBJ_DIR  := $(SHIM_DIR)/../obj
+BIN_DIR  := $(CURDIR)/build/bin
+SHIM     := $(SHIM_DIR)/libtgshim.so
+SRCS     := tg_core.cc tg_ops.cc tg_optim.cc $(CUDA_SRC)
+OBJS     := $(SRCS:%.cc=$(OBJ_DIR)/%.o)
+
+SHIM_CXXFLAGS := -std=c++17 -O2 -g0 -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) \
+                 $(TORCH_INCS) $(CUDA_INCS) -DTG_BUILD_CONFIGURED=1 -Wno-deprecated-declarations
+SHIM_LDFLAGS  := -shared -L$(TORCH_LIB) -Wl,-rpath,$(TORCH_LIB) \
+                 -Wl,--no-as-needed $(CUDA_LIBS) -ltorch -ltorch_cpu -lc10 -Wl,--as-needed
+
+export CGO_ENABLED := 1
+export CGO_LDFLAGS := -L$(SHIM_DIR) -Wl,-rpath,$(SHIM_DIR) -Wl,-rpath,$$ORIGIN/../lib
+
+GOTEST := TG_EXPECT_TORCH=$(TORCH_EXPECT) TG_REQUIRE_CUDA=$(TORCH_CUDA) $(GO) test -count=1
+
+all: $(BIN_DIR)/semcom
+
+# Install what a fresh Debian/Ubuntu machine lacks (only for the system libtorch).
+deps:
+ifeq ($(SYSTEM_TORCH),1)
+	@dpkg -s libtorch-dev >/dev/null 2>&1 || { echo "installing libtorch-dev (apt-get)"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libtorch-dev g++ make; }
+endif
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.24+ (https://go.dev/dl) or 'apt-get install golang-go'"; exit 1; }
+
+FLAGS_STAMP := $(OBJ_DIR)/flags.txt
+FLAGS_TEXT  := $(CXX) $(SHIM_CXXFLAGS) $(SHIM_LDFLAGS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(FLAGS_TEXT)' | cmp -s - $@ || echo '$(FLAGS_TEXT)' > $@
+$(OBJ_DIR)/%.o: torch/shim/%.cc torch/shim/tg_internal.h torch/tg.h $(FLAGS_STAMP) | deps
+	$(CXX) $(SHIM_CXXFLAGS) -MMD -MP -c $< -o $@
+$(SHIM): $(OBJS)
+	@mkdir -p $(@D)
+	$(CXX) -o $@ $(OBJS) $(SHIM_LDFLAGS)
+-include $(OBJS:.o=.d)
+
+shim: $(SHIM)
+
+$(BIN_DIR)/semcom: $(SHIM) FORCE
+	@mkdir -p $(@D)
+	$(GO) build -o $@ ./cmd/semcom
+
+test: $(SHIM)
+	$(GO) vet ./...
+	$(GOTEST) ./...
+
+bench: $(SHIM) deps-bench
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 10x ./models/
+	/usr/bin/python3 bench/torch_step.py
+
+deps-bench:
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { (apt-get update -qq || true) && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch; }
+
+check-shim: $(SHIM)
+	readelf -d $(SHIM) | grep -E 'NEEDED|RUNPATH'
+
+env:
+	@echo export CGO_LDFLAGS='"$(CGO_LDFLAGS)"' LD_LIBRARY_PATH='$(SHIM_DIR)'
+
+clean:
+	rm -rf build
+
+FORCE:
+.PHONY: all deps deps-bench shim test bench check-shim env clean FORCE

@@ -1,0 +1,3 @@
+module github.com/semcom/semcom
+
+go 1.24
