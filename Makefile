@@ -96,6 +96,17 @@ deps-bench:
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { (apt-get update -qq || true) && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch; }
 
+# Everything the GPU check needs that only a Go toolchain can build: semcom and one test binary per package.
+gpu-prep: $(BIN_DIR)/semcom
+	@mkdir -p build/test
+	@$(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Name}} {{.ImportPath}} {{.Dir}}{{end}}' ./... | \
+	while read name pkg dir; do \
+	  [ "$$name" = main ] && name=semcom; \
+	  $(GO) test -c -o build/test/$$name.test $$pkg || exit 1; \
+	  realpath --relative-to=$(CURDIR) $$dir > build/test/$$name.dir; \
+	done
+	@ls build/test
+
 check-shim: $(SHIM)
 	readelf -d $(SHIM) | grep -E 'NEEDED|RUNPATH'
 
@@ -106,4 +117,4 @@ clean:
 	rm -rf build
 
 FORCE:
-.PHONY: all deps deps-bench shim test bench check-shim env clean FORCE
+.PHONY: all deps deps-bench shim test bench gpu-prep check-shim env clean FORCE

@@ -72,24 +72,28 @@ func (t *Tensor) Exp_() *Tensor   { return unaryInPlace(C.TG_U_EXP, t, "Exp_") }
 func (t *Tensor) Floor_() *Tensor { return unaryInPlace(C.TG_U_FLOOR, t, "Floor_") }
 
 // Pointwise binary ops with broadcasting.
-func (t *Tensor) Add(u *Tensor) *Tensor                   { return binary(C.TG_B_ADD, t, u, 1, "Add") }
-func (t *Tensor) AddScaled(u *Tensor, alpha float64) *Tensor { return binary(C.TG_B_ADD, t, u, alpha, "AddScaled") }
-func (t *Tensor) Sub(u *Tensor) *Tensor                   { return binary(C.TG_B_SUB, t, u, 1, "Sub") }
-func (t *Tensor) Mul(u *Tensor) *Tensor                   { return binary(C.TG_B_MUL, t, u, 0, "Mul") }
-func (t *Tensor) Div(u *Tensor) *Tensor                   { return binary(C.TG_B_DIV, t, u, 0, "Div") }
-func (t *Tensor) Pow(u *Tensor) *Tensor                   { return binary(C.TG_B_POW, t, u, 0, "Pow") }
-func (t *Tensor) Maximum(u *Tensor) *Tensor               { return binary(C.TG_B_MAXIMUM, t, u, 0, "Maximum") }
-func (t *Tensor) Minimum(u *Tensor) *Tensor               { return binary(C.TG_B_MINIMUM, t, u, 0, "Minimum") }
-func (t *Tensor) Eq(u *Tensor) *Tensor                    { return binary(C.TG_B_EQ, t, u, 0, "Eq") }
-func (t *Tensor) Ne(u *Tensor) *Tensor                    { return binary(C.TG_B_NE, t, u, 0, "Ne") }
-func (t *Tensor) Lt(u *Tensor) *Tensor                    { return binary(C.TG_B_LT, t, u, 0, "Lt") }
-func (t *Tensor) Le(u *Tensor) *Tensor                    { return binary(C.TG_B_LE, t, u, 0, "Le") }
-func (t *Tensor) Gt(u *Tensor) *Tensor                    { return binary(C.TG_B_GT, t, u, 0, "Gt") }
-func (t *Tensor) Ge(u *Tensor) *Tensor                    { return binary(C.TG_B_GE, t, u, 0, "Ge") }
-func (t *Tensor) LogicalAnd(u *Tensor) *Tensor            { return binary(C.TG_B_LOGICAL_AND, t, u, 0, "LogicalAnd") }
-func (t *Tensor) LogicalOr(u *Tensor) *Tensor             { return binary(C.TG_B_LOGICAL_OR, t, u, 0, "LogicalOr") }
-func (t *Tensor) Atan2(u *Tensor) *Tensor                 { return binary(C.TG_B_ATAN2, t, u, 0, "Atan2") }
-func (t *Tensor) Remainder(u *Tensor) *Tensor             { return binary(C.TG_B_REMAINDER, t, u, 0, "Remainder") }
+func (t *Tensor) Add(u *Tensor) *Tensor { return binary(C.TG_B_ADD, t, u, 1, "Add") }
+func (t *Tensor) AddScaled(u *Tensor, alpha float64) *Tensor {
+	return binary(C.TG_B_ADD, t, u, alpha, "AddScaled")
+}
+func (t *Tensor) Sub(u *Tensor) *Tensor     { return binary(C.TG_B_SUB, t, u, 1, "Sub") }
+func (t *Tensor) Mul(u *Tensor) *Tensor     { return binary(C.TG_B_MUL, t, u, 0, "Mul") }
+func (t *Tensor) Div(u *Tensor) *Tensor     { return binary(C.TG_B_DIV, t, u, 0, "Div") }
+func (t *Tensor) Pow(u *Tensor) *Tensor     { return binary(C.TG_B_POW, t, u, 0, "Pow") }
+func (t *Tensor) Maximum(u *Tensor) *Tensor { return binary(C.TG_B_MAXIMUM, t, u, 0, "Maximum") }
+func (t *Tensor) Minimum(u *Tensor) *Tensor { return binary(C.TG_B_MINIMUM, t, u, 0, "Minimum") }
+func (t *Tensor) Eq(u *Tensor) *Tensor      { return binary(C.TG_B_EQ, t, u, 0, "Eq") }
+func (t *Tensor) Ne(u *Tensor) *Tensor      { return binary(C.TG_B_NE, t, u, 0, "Ne") }
+func (t *Tensor) Lt(u *Tensor) *Tensor      { return binary(C.TG_B_LT, t, u, 0, "Lt") }
+func (t *Tensor) Le(u *Tensor) *Tensor      { return binary(C.TG_B_LE, t, u, 0, "Le") }
+func (t *Tensor) Gt(u *Tensor) *Tensor      { return binary(C.TG_B_GT, t, u, 0, "Gt") }
+func (t *Tensor) Ge(u *Tensor) *Tensor      { return binary(C.TG_B_GE, t, u, 0, "Ge") }
+func (t *Tensor) LogicalAnd(u *Tensor) *Tensor {
+	return binary(C.TG_B_LOGICAL_AND, t, u, 0, "LogicalAnd")
+}
+func (t *Tensor) LogicalOr(u *Tensor) *Tensor { return binary(C.TG_B_LOGICAL_OR, t, u, 0, "LogicalOr") }
+func (t *Tensor) Atan2(u *Tensor) *Tensor     { return binary(C.TG_B_ATAN2, t, u, 0, "Atan2") }
+func (t *Tensor) Remainder(u *Tensor) *Tensor { return binary(C.TG_B_REMAINDER, t, u, 0, "Remainder") }
 
 // In-place binary ops return t itself.
 func (t *Tensor) Add_(u *Tensor) *Tensor { return binaryInPlace(C.TG_B_ADD, t, u, 1, "Add_") }
@@ -111,8 +115,12 @@ func (t *Tensor) LtScalar(s float64) *Tensor  { return scalarOp(C.TG_B_LT, t, s,
 func (t *Tensor) GtScalar(s float64) *Tensor  { return scalarOp(C.TG_B_GT, t, s, false, "GtScalar") }
 func (t *Tensor) LeScalar(s float64) *Tensor  { return scalarOp(C.TG_B_LE, t, s, false, "LeScalar") }
 func (t *Tensor) GeScalar(s float64) *Tensor  { return scalarOp(C.TG_B_GE, t, s, false, "GeScalar") }
-func (t *Tensor) ClampMin(s float64) *Tensor  { return scalarOp(C.TG_B_MAXIMUM, t, s, false, "ClampMin") }
-func (t *Tensor) ClampMax(s float64) *Tensor  { return scalarOp(C.TG_B_MINIMUM, t, s, false, "ClampMax") }
+func (t *Tensor) ClampMin(s float64) *Tensor {
+	return scalarOp(C.TG_B_MAXIMUM, t, s, false, "ClampMin")
+}
+func (t *Tensor) ClampMax(s float64) *Tensor {
+	return scalarOp(C.TG_B_MINIMUM, t, s, false, "ClampMax")
+}
 
 // ScalarSub is s - t.
 func (t *Tensor) ScalarSub(s float64) *Tensor { return scalarOp(C.TG_B_SUB, t, s, true, "ScalarSub") }
@@ -126,8 +134,12 @@ func (t *Tensor) ScalarPow(s float64) *Tensor { return scalarOp(C.TG_B_POW, t, s
 func (t *Tensor) AddScalar_(s float64) *Tensor { return scalarInPlace(C.TG_B_ADD, t, s, "AddScalar_") }
 func (t *Tensor) MulScalar_(s float64) *Tensor { return scalarInPlace(C.TG_B_MUL, t, s, "MulScalar_") }
 func (t *Tensor) DivScalar_(s float64) *Tensor { return scalarInPlace(C.TG_B_DIV, t, s, "DivScalar_") }
-func (t *Tensor) ClampMin_(s float64) *Tensor  { return scalarInPlace(C.TG_B_MAXIMUM, t, s, "ClampMin_") }
-func (t *Tensor) ClampMax_(s float64) *Tensor  { return scalarInPlace(C.TG_B_MINIMUM, t, s, "ClampMax_") }
+func (t *Tensor) ClampMin_(s float64) *Tensor {
+	return scalarInPlace(C.TG_B_MAXIMUM, t, s, "ClampMin_")
+}
+func (t *Tensor) ClampMax_(s float64) *Tensor {
+	return scalarInPlace(C.TG_B_MINIMUM, t, s, "ClampMax_")
+}
 
 // Clamp limits t to [lo, hi].
 func (t *Tensor) Clamp(lo, hi float64) *Tensor {
@@ -184,21 +196,27 @@ func reduce(op C.int, t *Tensor, dims []int, keep bool, correction int64, name s
 }
 
 // Reductions over dims (none: all elements). The ...Keep forms keep reduced dims with size 1.
-func (t *Tensor) Sum(dims ...int) *Tensor      { return reduce(C.TG_R_SUM, t, dims, false, 0, "Sum") }
-func (t *Tensor) SumKeep(dims ...int) *Tensor  { return reduce(C.TG_R_SUM, t, dims, true, 0, "SumKeep") }
-func (t *Tensor) Mean(dims ...int) *Tensor     { return reduce(C.TG_R_MEAN, t, dims, false, 0, "Mean") }
-func (t *Tensor) MeanKeep(dims ...int) *Tensor { return reduce(C.TG_R_MEAN, t, dims, true, 0, "MeanKeep") }
-func (t *Tensor) Amax(dims ...int) *Tensor     { return reduce(C.TG_R_AMAX, t, dims, false, 0, "Amax") }
-func (t *Tensor) AmaxKeep(dims ...int) *Tensor { return reduce(C.TG_R_AMAX, t, dims, true, 0, "AmaxKeep") }
-func (t *Tensor) Amin(dims ...int) *Tensor     { return reduce(C.TG_R_AMIN, t, dims, false, 0, "Amin") }
-func (t *Tensor) Prod(dims ...int) *Tensor     { return reduce(C.TG_R_PROD, t, dims, false, 0, "Prod") }
+func (t *Tensor) Sum(dims ...int) *Tensor     { return reduce(C.TG_R_SUM, t, dims, false, 0, "Sum") }
+func (t *Tensor) SumKeep(dims ...int) *Tensor { return reduce(C.TG_R_SUM, t, dims, true, 0, "SumKeep") }
+func (t *Tensor) Mean(dims ...int) *Tensor    { return reduce(C.TG_R_MEAN, t, dims, false, 0, "Mean") }
+func (t *Tensor) MeanKeep(dims ...int) *Tensor {
+	return reduce(C.TG_R_MEAN, t, dims, true, 0, "MeanKeep")
+}
+func (t *Tensor) Amax(dims ...int) *Tensor { return reduce(C.TG_R_AMAX, t, dims, false, 0, "Amax") }
+func (t *Tensor) AmaxKeep(dims ...int) *Tensor {
+	return reduce(C.TG_R_AMAX, t, dims, true, 0, "AmaxKeep")
+}
+func (t *Tensor) Amin(dims ...int) *Tensor { return reduce(C.TG_R_AMIN, t, dims, false, 0, "Amin") }
+func (t *Tensor) Prod(dims ...int) *Tensor { return reduce(C.TG_R_PROD, t, dims, false, 0, "Prod") }
 func (t *Tensor) LogSumExp(dims ...int) *Tensor {
 	return reduce(C.TG_R_LOGSUMEXP, t, dims, false, 0, "LogSumExp")
 }
 
 // Norm is the L2 norm over dims; NormKeep keeps them.
-func (t *Tensor) Norm(dims ...int) *Tensor     { return reduce(C.TG_R_NORM2, t, dims, false, 0, "Norm") }
-func (t *Tensor) NormKeep(dims ...int) *Tensor { return reduce(C.TG_R_NORM2, t, dims, true, 0, "NormKeep") }
+func (t *Tensor) Norm(dims ...int) *Tensor { return reduce(C.TG_R_NORM2, t, dims, false, 0, "Norm") }
+func (t *Tensor) NormKeep(dims ...int) *Tensor {
+	return reduce(C.TG_R_NORM2, t, dims, true, 0, "NormKeep")
+}
 
 // Var and Std with a correction (0: population, 1: unbiased) over dims.
 func (t *Tensor) Var(correction int64, dims ...int) *Tensor {
@@ -209,4 +227,6 @@ func (t *Tensor) Std(correction int64, dims ...int) *Tensor {
 }
 
 // ArgMax returns the indices of the maxima along dim.
-func (t *Tensor) ArgMax(dim int) *Tensor { return reduce(C.TG_R_ARGMAX, t, []int{dim}, false, 0, "ArgMax") }
+func (t *Tensor) ArgMax(dim int) *Tensor {
+	return reduce(C.TG_R_ARGMAX, t, []int{dim}, false, 0, "ArgMax")
+}

@@ -263,7 +263,7 @@ func TestNNFunctional(t *testing.T) {
 	bx := FromSlice([]float64{1, 3}, 2, 1, 1, 1)
 	rm, rv := Zeros(Float64, CPU, 1), Ones(Float64, CPU, 1)
 	near(t, "BatchNorm train", BatchNorm(bx, nil, nil, rm, rv, true, 0.1, 0).Float64s(), []float64{-1, 1}, 1e-9)
-	near(t, "running mean", rm.Float64s(), []float64{0.2}, 1e-12)     // 0.9*0 + 0.1*2
+	near(t, "running mean", rm.Float64s(), []float64{0.2}, 1e-12)      // 0.9*0 + 0.1*2
 	near(t, "running var", rv.Float64s(), []float64{0.9 + 0.2}, 1e-12) // 0.9*1 + 0.1*unbiased var 2
 	near(t, "BatchNorm eval", BatchNorm(bx, f64(2), f64(1), rm, rv, false, 0.1, 0).Float64s(),
 		[]float64{2*(1-0.2)/math.Sqrt(1.1) + 1, 2*(3-0.2)/math.Sqrt(1.1) + 1}, 1e-9)

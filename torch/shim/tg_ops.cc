@@ -1,4 +1,6 @@
 // tg_ops.cc — pointwise, reduction, shape and neural-network ops. Each body is one libtorch call.
+#include <cmath>
+
 #include "tg_internal.h"
 
 using namespace tg;
@@ -149,6 +151,12 @@ at::Tensor reduce(int op, const at::Tensor &a, at::IntArrayRef dims, bool keep, 
   throw std::invalid_argument("unknown reduction " + std::to_string(op));
 }
 
+// An integral scalar for integral tensors, so that in-place ops on int64 counters keep their dtype.
+at::Scalar scalar_for(const at::Tensor &t, double s) {
+  if (!at::isFloatingType(t.scalar_type()) && s == std::floor(s)) return at::Scalar(static_cast<int64_t>(s));
+  return at::Scalar(s);
+}
+
 }  // namespace
 
 extern "C" {
@@ -160,9 +168,9 @@ tg_error tg_binary(int op, tg_tensor a, tg_tensor b, double alpha, tg_tensor *ou
 }
 tg_error tg_binary_(int op, tg_tensor a, tg_tensor b, double alpha) { GUARD(binary_(op, T(a), T(b), alpha)); }
 tg_error tg_binary_scalar(int op, tg_tensor a, double s, int swap, tg_tensor *out) {
-  OUT1(binary_scalar(op, T(a), at::Scalar(s), swap != 0));
+  OUT1(binary_scalar(op, T(a), scalar_for(T(a), s), swap != 0));
 }
-tg_error tg_binary_scalar_(int op, tg_tensor a, double s) { GUARD(binary_scalar_(op, T(a), at::Scalar(s))); }
+tg_error tg_binary_scalar_(int op, tg_tensor a, double s) { GUARD(binary_scalar_(op, T(a), scalar_for(T(a), s))); }
 
 tg_error tg_clamp(tg_tensor a, double lo, double hi, int has_lo, int has_hi, tg_tensor *out) {
   OUT1(at::clamp(T(a), has_lo ? c10::optional<at::Scalar>(lo) : c10::nullopt,

@@ -1,0 +1,88 @@
+// Command semcom trains and evaluates multi-modal self-supervised semantic communication systems
+// (encoders on edge devices, a wireless channel, a server decoder) on libtorch through semcom's own binding.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/semcom/semcom/torch"
+)
+
+func init() {
+	// libtorch keeps grad mode, autocast and CUDA streams per OS thread: every torch call runs on main's thread.
+	runtime.LockOSThread()
+}
+
+var version = "dev"
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "semcom:", err)
+		os.Exit(1)
+	}
+}
+
+func newRoot() *cobra.Command {
+	var logFormat, logLevel string
+	root := &cobra.Command{
+		Use:   "semcom",
+		Short: "Multi-modal self-supervised semantic communication trainer",
+		Long: `semcom reproduces and extends "Multi-Modal Self-Supervised Semantic Communication":
+M edge devices encode one modality each (RGB, depth) with a ResNet-18 into K semantic features, send them
+over a noisy wireless channel, and a server decodes the scene class. Training has two stages: label-free
+multi-modal self-supervised pre-training, then supervised fine-tuning through the channel.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return setupLogging(logFormat, logLevel)
+		},
+	}
+	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.AddCommand(newVersionCmd(), newModelCmd())
+	return root
+}
+
+func setupLogging(format, level string) error {
+	switch format {
+	case "text":
+		logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+	case "json":
+		logrus.SetFormatter(&logrus.JSONFormatter{})
+	default:
+		return fmt.Errorf("--log-format: %q is not text or json", format)
+	}
+	lv, err := logrus.ParseLevel(level)
+	if err != nil {
+		return fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
+	}
+	logrus.SetLevel(lv)
+	logrus.SetOutput(os.Stderr)
+	return nil
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print semcom's version, the Go build, the shim's libtorch version and CUDA status",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "semcom   %s\n", version)
+			fmt.Fprintf(out, "go       %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(out, "libtorch %s (shim), %d threads\n", torch.TorchVersion(), torch.NumThreads())
+			cuda := "not usable"
+			if torch.CUDAAvailable() {
+				cuda = fmt.Sprintf("usable, %d device(s)", torch.CUDADeviceCount())
+			} else if torch.HasCUDALib() {
+				cuda = "library loaded, no device"
+			}
+			fmt.Fprintf(out, "cuda     %s\n", cuda)
+		},
+	}
+}

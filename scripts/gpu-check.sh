@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# scripts/gpu-check.sh — every GPU-side check and benchmark in one call (budget: under 8 minutes).
+#
+# Runs on a GPU machine that has a pip PyTorch with CUDA but no Go toolchain:
+#   1. prepare here (CPU machine):   make gpu-prep          (semcom + Go test binaries under build/)
+#   2. carry build/bin and build/test to the GPU machine, then in the repo root there:
+#        bash scripts/gpu-check.sh                          (writes gpu-check.log to $OUT or ./gpu-out)
+# It rebuilds only the shim against the wheel's libtorch (make shim LIBTORCH=pip) and runs the prebuilt
+# binaries with LD_LIBRARY_PATH=build/lib. Copy what it prints into docs/PERFORMANCE.md.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/gpu-out}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/gpu-check.log") 2>&1
+PY=${PYTHON:-python3}
+fails=0
+section() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
+step() { # name, command...: run, report, count failures
+  local name=$1; shift
+  if "$@"; then echo "PASS $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
+}
+
+section machine
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+nproc
+$PY - <<'PY'
+import torch, os
+print("torch", torch.__version__, "cuda", torch.version.cuda, "cxx11abi", int(torch._C._GLIBCXX_USE_CXX11_ABI))
+print("lib", os.path.join(os.path.dirname(torch.__file__), "lib"), "cuda usable", torch.cuda.is_available())
+PY
+TL=$($PY -c 'import os,torch;print(os.path.join(os.path.dirname(torch.__file__),"lib"))')
+echo "libtorch_cuda.so unresolved deps:"; ldd "$TL/libtorch_cuda.so" | grep 'not found' || echo "  none"
+
+section shim
+rm -rf build/lib build/obj
+step "make shim LIBTORCH=pip" make -j"$(nproc)" shim LIBTORCH=pip PYTHON="$PY"
+make check-shim LIBTORCH=pip PYTHON="$PY" | grep -E 'torch_cuda|c10_cuda|RUNPATH'
+export LD_LIBRARY_PATH=$PWD/build/lib
+export TG_EXPECT_TORCH=$($PY -c 'import torch;print(torch.__version__.split("+")[0])') TG_REQUIRE_CUDA=1
+
+section semcom
+step "semcom version" build/bin/semcom version
+
+section tests
+for bin in build/test/*.test; do
+  pkg=$(basename "$bin" .test)
+  dir=$(cat "build/test/$pkg.dir")
+  step "go test $pkg (all tests, CUDA required)" bash -c "cd $dir && timeout 240 $PWD/$bin -test.count=1 -test.v 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|CUDA' | grep -v '=== RUN'"
+done
+
+section benchmarks
+(cd models && timeout 120 ../build/test/models.test -test.run '^$' -test.bench TrainStep -test.benchtime 20x -test.count 3)
+timeout 120 $PY bench/torch_step.py --device cuda --steps 20 --repeats 3
+
+section result
+echo "failures: $fails"
+exit $((fails > 0))
