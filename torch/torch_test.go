@@ -36,7 +36,6 @@ func TestShimVersionMatchesBuild(t *testing.T) {
 
 func TestUnaryAndBinaryOps(t *testing.T) {
 	defer LockThread()()
-	defer WithScope(func() {})
 	s := NewScope()
 	defer s.Close()
 	a := f64(1, 4, 9)
