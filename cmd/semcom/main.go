@@ -44,7 +44,7 @@ multi-modal self-supervised pre-training, then supervised fine-tuning through th
 	}
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newVersionCmd(), newModelCmd())
+	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newConfigCmd(), newModelCmd(), newVersionCmd())
 	return root
 }
 

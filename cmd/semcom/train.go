@@ -1,0 +1,307 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/semcom/semcom/config"
+	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/internal/progress"
+	"github.com/semcom/semcom/report"
+	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/train"
+)
+
+// common flags of the training commands
+type runFlags struct {
+	config string
+	set    []string
+	out    string
+	name   string
+	device string
+	resume bool
+}
+
+func (f *runFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.config, "config", "c", "", "experiment YAML (defaults: 'semcom config defaults')")
+	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a key, e.g. --set pretrain.epochs=5 --set channel.snrs_db=[0,10] (repeatable)")
+	cmd.Flags().StringVar(&f.out, "out", "", "parent folder of the run folder (overrides out)")
+	cmd.Flags().StringVar(&f.name, "name", "", "run name, the run folder's name (overrides name)")
+	cmd.Flags().StringVar(&f.device, "device", "", "auto, cpu, cuda or cuda:N (overrides device)")
+	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue an interrupted run in the same folder: finished jobs are reused, interrupted ones resume from their checkpoints")
+}
+
+// setup resolves the config, prepares the device and the data, and writes the resolved config into the run folder.
+func (f *runFlags) setup() (*train.Env, error) {
+	overrides := append([]string(nil), f.set...)
+	for key, v := range map[string]string{"out": f.out, "name": f.name, "device": f.device} {
+		if v != "" {
+			overrides = append(overrides, key+"="+v)
+		}
+	}
+	exp, err := config.Load(f.config, overrides)
+	if err != nil {
+		return nil, err
+	}
+	dev, err := torch.ParseDevice(exp.Device)
+	if err != nil {
+		return nil, fmt.Errorf("device: %w", err)
+	}
+	if dev.IsCUDA() && !torch.CUDAAvailable() {
+		return nil, fmt.Errorf("device %s: CUDA is not usable with this shim (see 'semcom version')", exp.Device)
+	}
+	if exp.Threads > 0 {
+		torch.SetNumThreads(exp.Threads)
+	}
+	if dev.IsCUDA() {
+		torch.SetCudnnBenchmark(true)
+	}
+	dir := filepath.Join(exp.Out, exp.Name)
+	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err == nil && !f.resume {
+		return nil, fmt.Errorf("run folder %s already holds a run: pass --resume to continue it, or choose another --name", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := exp.Write(filepath.Join(dir, "config.yaml")); err != nil {
+		return nil, err
+	}
+	ds, err := loadData(exp)
+	if err != nil {
+		return nil, err
+	}
+	ds.Train.To(dev)
+	ds.Test.To(dev)
+	log := logrus.WithField("run", exp.Name)
+	log.Infof("%s: %d train / %d test samples, %d classes, modalities %s, %dpx; device %s; run folder %s",
+		ds.Name, ds.Train.N(), ds.Test.N(), len(ds.ClassNames), modalityNames(ds), ds.Train.Size(), dev, dir)
+	return &train.Env{Exp: exp, Data: ds, Dev: dev, Log: log, Dir: dir, Progress: progress.New}, nil
+}
+
+func modalityNames(ds *data.Dataset) string {
+	var n []string
+	for _, m := range ds.Modalities {
+		n = append(n, m.Name)
+	}
+	return strings.Join(n, "+")
+}
+
+func loadData(exp *config.Experiment) (*data.Dataset, error) {
+	switch exp.Data.Kind {
+	case "synthetic":
+		s := exp.Data.Synthetic
+		ds, err := data.Synthetic(data.SyntheticConfig{Train: s.Train, Test: s.Test, Size: s.Size, Classes: s.Classes, Noise: s.Noise, Seed: s.Seed})
+		if err != nil {
+			return nil, fmt.Errorf("data.%w", err)
+		}
+		return ds, nil
+	}
+	return nil, fmt.Errorf("data.kind = %q: want synthetic", exp.Data.Kind)
+}
+
+func newRunCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the paper's protocol (methods × SNRs × label fractions) and compare the methods",
+		Long: `Runs Stage I (self-supervised pre-training, once per method) and Stage II (fine-tuning through the
+channel at every SNR and label fraction), evaluates on the test split, and writes into <out>/<name>:
+config.yaml, per-job metrics (CSV and JSON lines) and checkpoints, accuracy-vs-rounds plots (one PNG per
+label fraction, one panel per SNR) and summary.md / summary.json.`,
+		Example: "  semcom run --config configs/demo.yaml\n  semcom run -c configs/demo.yaml --set finetune.epochs=5 --name quick\n  semcom run -c configs/demo.yaml --resume",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := f.setup()
+			if err != nil {
+				return err
+			}
+			curves, err := env.RunProtocol(f.resume)
+			if err != nil {
+				return err
+			}
+			md, plots, err := report.Write(env.Dir, env.Exp.Name, curves)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), md)
+			for _, p := range plots {
+				fmt.Fprintln(cmd.OutOrStdout(), "plot:", p)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "summary:", filepath.Join(env.Dir, "summary.md"))
+			return nil
+		},
+	}
+	f.bind(cmd)
+	return cmd
+}
+
+func newPretrainCmd() *cobra.Command {
+	var f runFlags
+	var method string
+	cmd := &cobra.Command{
+		Use:   "pretrain",
+		Short: "Stage I: label-free self-supervised pre-training of the device encoders",
+		Long: `Pre-trains the encoders with one method and writes <run>/pretrain/<method>/: encoders.safetensors
+(all modalities, for 'semcom finetune --init'), resnet18-<modality>.safetensors (torchvision names, loadable in
+PyTorch), metrics and a checkpoint.`,
+		Example: "  semcom pretrain -c configs/demo.yaml --method proposed",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if method == train.MethodSupervised || !contains(config.Methods, method) {
+				return fmt.Errorf("--method %q: want proposed, simclr or barlow", method)
+			}
+			env, err := f.setup()
+			if err != nil {
+				return err
+			}
+			dir := filepath.Join(env.Dir, "pretrain", method)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			path, err := env.Pretrain(method, dir, f.resume)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "encoders:", path)
+			return nil
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVarP(&method, "method", "m", "proposed", "proposed, simclr or barlow")
+	return cmd
+}
+
+func newFinetuneCmd() *cobra.Command {
+	var f runFlags
+	var method, init string
+	var snr, labels float64
+	cmd := &cobra.Command{
+		Use:   "finetune",
+		Short: "Stage II: fine-tune encoders and server decoder through the channel with labels",
+		Example: "  semcom finetune -c configs/demo.yaml --init runs/demo/pretrain/proposed/encoders.safetensors --snr 10\n" +
+			"  semcom finetune -c configs/demo.yaml --method supervised --snr 0 --labels 0.5",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !contains(config.Methods, method) {
+				return fmt.Errorf("--method %q: want one of %s", method, strings.Join(config.Methods, ", "))
+			}
+			if init != "" {
+				if _, err := os.Stat(init); err != nil {
+					return fmt.Errorf("--init: %w", err)
+				}
+			}
+			env, err := f.setup()
+			if err != nil {
+				return err
+			}
+			dir := filepath.Join(env.Dir, "finetune", fmt.Sprintf("%s-labels%g-snr%g", method, 100*labels, snr))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			rows, err := env.Finetune(train.FinetuneJob{Method: method, LabelFraction: labels, TrainSNR: snr, Init: init, Dir: dir}, f.resume)
+			var div *train.DivergedError
+			if errors.As(err, &div) {
+				return fmt.Errorf("%w (metrics so far: %s)", err, filepath.Join(dir, "metrics.csv"))
+			}
+			if err != nil {
+				return err
+			}
+			last := rows[len(rows)-1]
+			fmt.Fprintf(cmd.OutOrStdout(), "epoch %d: test accuracy %v, %d rounds, %d uplink bytes; metrics: %s\n",
+				last.Epoch, last.Accuracy, last.Rounds, last.UplinkBytes, filepath.Join(dir, "metrics.csv"))
+			return nil
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVarP(&method, "method", "m", "proposed", "label for the run (supervised: from scratch unless --init)")
+	cmd.Flags().StringVar(&init, "init", "", "pre-trained encoders (encoders.safetensors from 'semcom pretrain')")
+	cmd.Flags().Float64Var(&snr, "snr", 10, "training SNR in dB")
+	cmd.Flags().Float64Var(&labels, "labels", 1, "fraction of the training labels to use, in (0, 1]")
+	return cmd
+}
+
+func newEvalCmd() *cobra.Command {
+	var f runFlags
+	var ckpt string
+	cmd := &cobra.Command{
+		Use:     "eval",
+		Short:   "Evaluate a fine-tuned checkpoint on the test split at the configured SNRs",
+		Example: "  semcom eval -c configs/demo.yaml --checkpoint runs/demo/finetune/proposed-labels100-snr10 --set channel.snrs_db=[-5,0,5,10,20]",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ckpt == "" {
+				return errors.New("--checkpoint: name a fine-tuning job folder (it holds checkpoint.safetensors)")
+			}
+			f.resume = true // evaluation never starts a new run folder
+			if f.name == "" {
+				f.name = "eval"
+			}
+			env, err := f.setup()
+			if err != nil {
+				return err
+			}
+			acc, err := env.EvaluateCheckpoint(ckpt)
+			if err != nil {
+				return err
+			}
+			for _, s := range env.Exp.Channel.SNRsDB {
+				fmt.Fprintf(cmd.OutOrStdout(), "SNR %6g dB: test accuracy %.2f%%\n", s, 100*acc[train.SNRKey(s)])
+			}
+			return nil
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVar(&ckpt, "checkpoint", "", "fine-tuning job folder (or its checkpoint.safetensors)")
+	return cmd
+}
+
+func newConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Show configuration"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "defaults",
+		Short: "Print every key with its default value",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := cmd.OutOrStdout().Write(config.Defaults())
+			return err
+		},
+	})
+	var file string
+	var set []string
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Print the resolved configuration (defaults < file < SEMCOM_* environment < --set)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := config.Load(file, set)
+			if err != nil {
+				return err
+			}
+			b, err := e.YAML()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
+	show.Flags().StringVarP(&file, "config", "c", "", "experiment YAML")
+	show.Flags().StringArrayVar(&set, "set", nil, "override a key (repeatable)")
+	cmd.AddCommand(show)
+	return cmd
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

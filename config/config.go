@@ -1,0 +1,259 @@
+// Package config loads semcom experiments: built-in defaults < YAML file < SEMCOM_* environment variables <
+// command-line overrides, with unknown keys and invalid values rejected by key name, and the resolved
+// configuration written back as YAML.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed defaults.yaml
+var defaultsYAML []byte
+
+// Experiment is one configuration of the whole protocol.
+type Experiment struct {
+	Name       string     `mapstructure:"name" yaml:"name"`
+	Seed       uint64     `mapstructure:"seed" yaml:"seed"`
+	Device     string     `mapstructure:"device" yaml:"device"`
+	Threads    int        `mapstructure:"threads" yaml:"threads"`
+	Out        string     `mapstructure:"out" yaml:"out"`
+	Methods    []string   `mapstructure:"methods" yaml:"methods"`
+	Data       Data       `mapstructure:"data" yaml:"data"`
+	Model      Model      `mapstructure:"model" yaml:"model"`
+	Channel    Channel    `mapstructure:"channel" yaml:"channel"`
+	Pretrain   Pretrain   `mapstructure:"pretrain" yaml:"pretrain"`
+	Finetune   Finetune   `mapstructure:"finetune" yaml:"finetune"`
+	Eval       Eval       `mapstructure:"eval" yaml:"eval"`
+	Checkpoint Checkpoint `mapstructure:"checkpoint" yaml:"checkpoint"`
+}
+
+// Data selects and sizes the dataset.
+type Data struct {
+	Kind           string    `mapstructure:"kind" yaml:"kind"`
+	Path           string    `mapstructure:"path" yaml:"path"`
+	ImageSize      int       `mapstructure:"image_size" yaml:"image_size"`
+	LabelFractions []float64 `mapstructure:"label_fractions" yaml:"label_fractions"`
+	Synthetic      Synthetic `mapstructure:"synthetic" yaml:"synthetic"`
+}
+
+// Synthetic sizes the embedded synthetic RGB-D scenes.
+type Synthetic struct {
+	Train   int     `mapstructure:"train" yaml:"train"`
+	Test    int     `mapstructure:"test" yaml:"test"`
+	Size    int     `mapstructure:"size" yaml:"size"`
+	Classes int     `mapstructure:"classes" yaml:"classes"`
+	Noise   float64 `mapstructure:"noise" yaml:"noise"`
+	Seed    uint64  `mapstructure:"seed" yaml:"seed"`
+}
+
+// Model sizes the encoders, projector and server decoder.
+type Model struct {
+	Width            int    `mapstructure:"width" yaml:"width"`
+	FeatureDim       int    `mapstructure:"feature_dim" yaml:"feature_dim"`
+	HeadHidden       []int  `mapstructure:"head_hidden" yaml:"head_hidden"`
+	Projector        []int  `mapstructure:"projector" yaml:"projector"`
+	DecoderHidden    []int  `mapstructure:"decoder_hidden" yaml:"decoder_hidden"`
+	ZeroInitResidual bool   `mapstructure:"zero_init_residual" yaml:"zero_init_residual"`
+	Pretrained       string `mapstructure:"pretrained" yaml:"pretrained"`
+}
+
+// Channel configures the wireless link.
+type Channel struct {
+	SNRsDB          []float64          `mapstructure:"snrs_db" yaml:"snrs_db"`
+	TrainSNRRangeDB []float64          `mapstructure:"train_snr_range_db" yaml:"train_snr_range_db"`
+	SNROffsetDB     map[string]float64 `mapstructure:"snr_offset_db" yaml:"snr_offset_db"`
+	Fading          string             `mapstructure:"fading" yaml:"fading"`
+	RicianK         float64            `mapstructure:"rician_k" yaml:"rician_k"`
+	Equalizer       string             `mapstructure:"equalizer" yaml:"equalizer"`
+	PowerNorm       string             `mapstructure:"power_norm" yaml:"power_norm"`
+	Noiseless       bool               `mapstructure:"noiseless" yaml:"noiseless"`
+	EvalSeed        uint64             `mapstructure:"eval_seed" yaml:"eval_seed"`
+}
+
+// Optimizer configures an optimiser and its learning-rate schedule.
+type Optimizer struct {
+	Name            string  `mapstructure:"name" yaml:"name"`
+	LR              float64 `mapstructure:"lr" yaml:"lr"`
+	Momentum        float64 `mapstructure:"momentum" yaml:"momentum"`
+	WeightDecay     float64 `mapstructure:"weight_decay" yaml:"weight_decay"`
+	Nesterov        bool    `mapstructure:"nesterov" yaml:"nesterov"`
+	Eta             float64 `mapstructure:"eta" yaml:"eta"`
+	Schedule        string  `mapstructure:"schedule" yaml:"schedule"`
+	WarmupEpochs    int     `mapstructure:"warmup_epochs" yaml:"warmup_epochs"`
+	FinalLRFraction float64 `mapstructure:"final_lr_fraction" yaml:"final_lr_fraction"`
+	StepEpochs      int     `mapstructure:"step_epochs" yaml:"step_epochs"`
+	Gamma           float64 `mapstructure:"gamma" yaml:"gamma"`
+}
+
+// Augment configures batched augmentation (see data.Augment).
+type Augment struct {
+	CropScale    []float64 `mapstructure:"crop_scale" yaml:"crop_scale"`
+	Flip         float64   `mapstructure:"flip" yaml:"flip"`
+	ColorJitter  float64   `mapstructure:"color_jitter" yaml:"color_jitter"`
+	JitterAmount float64   `mapstructure:"jitter_amount" yaml:"jitter_amount"`
+	Grayscale    float64   `mapstructure:"grayscale" yaml:"grayscale"`
+	Blur         float64   `mapstructure:"blur" yaml:"blur"`
+	Noise        float64   `mapstructure:"noise" yaml:"noise"`
+	DepthJitter  float64   `mapstructure:"depth_jitter" yaml:"depth_jitter"`
+	DepthDropout float64   `mapstructure:"depth_dropout" yaml:"depth_dropout"`
+}
+
+// Pretrain configures Stage I.
+type Pretrain struct {
+	Epochs    int       `mapstructure:"epochs" yaml:"epochs"`
+	Batch     int       `mapstructure:"batch" yaml:"batch"`
+	GradClip  float64   `mapstructure:"grad_clip" yaml:"grad_clip"`
+	Optimizer Optimizer `mapstructure:"optimizer" yaml:"optimizer"`
+	Augment   Augment   `mapstructure:"augment" yaml:"augment"`
+	Proposed  Proposed  `mapstructure:"proposed" yaml:"proposed"`
+	Barlow    Barlow    `mapstructure:"barlow" yaml:"barlow"`
+	SimCLR    SimCLR    `mapstructure:"simclr" yaml:"simclr"`
+}
+
+// Proposed configures the multi-modal decoupled loss (eqs. 7–14).
+type Proposed struct {
+	SharedFraction float64 `mapstructure:"shared_fraction" yaml:"shared_fraction"`
+	LambdaIntra    float64 `mapstructure:"lambda_intra" yaml:"lambda_intra"`
+	LambdaShared   float64 `mapstructure:"lambda_shared" yaml:"lambda_shared"`
+	LambdaUnique   float64 `mapstructure:"lambda_unique" yaml:"lambda_unique"`
+	Normalization  string  `mapstructure:"normalization" yaml:"normalization"`
+	Weighting      string  `mapstructure:"weighting" yaml:"weighting"`
+}
+
+// Barlow configures the Barlow Twins baseline (eq. 19).
+type Barlow struct {
+	Lambda        float64 `mapstructure:"lambda" yaml:"lambda"`
+	Pairing       string  `mapstructure:"pairing" yaml:"pairing"`
+	Normalization string  `mapstructure:"normalization" yaml:"normalization"`
+}
+
+// SimCLR configures the SimCLR baseline (eq. 18).
+type SimCLR struct {
+	Temperature float64 `mapstructure:"temperature" yaml:"temperature"`
+	Pairing     string  `mapstructure:"pairing" yaml:"pairing"`
+}
+
+// Finetune configures Stage II.
+type Finetune struct {
+	Epochs         int       `mapstructure:"epochs" yaml:"epochs"`
+	Batch          int       `mapstructure:"batch" yaml:"batch"`
+	GradClip       float64   `mapstructure:"grad_clip" yaml:"grad_clip"`
+	LabelSmoothing float64   `mapstructure:"label_smoothing" yaml:"label_smoothing"`
+	Optimizer      Optimizer `mapstructure:"optimizer" yaml:"optimizer"`
+	Augment        Augment   `mapstructure:"augment" yaml:"augment"`
+}
+
+// Eval configures evaluation.
+type Eval struct {
+	Batch int `mapstructure:"batch" yaml:"batch"`
+	Every int `mapstructure:"every" yaml:"every"`
+}
+
+// Checkpoint configures checkpointing.
+type Checkpoint struct {
+	Every int `mapstructure:"every" yaml:"every"`
+}
+
+// Methods known to the protocol.
+var Methods = []string{"proposed", "simclr", "barlow", "supervised"}
+
+// Load resolves an experiment: defaults, then the YAML file (if path is not empty), then SEMCOM_* environment
+// variables (SEMCOM_PRETRAIN_EPOCHS=5 sets pretrain.epochs), then overrides ("key=value", values in YAML
+// syntax, e.g. "channel.snrs_db=[0,10]").
+func Load(path string, overrides []string) (*Experiment, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(defaultsYAML)); err != nil {
+		return nil, fmt.Errorf("built-in defaults: %w", err)
+	}
+	known := map[string]bool{}
+	for _, k := range v.AllKeys() {
+		known[k] = true
+	}
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		user := viper.New()
+		user.SetConfigType("yaml")
+		if err := user.ReadConfig(bytes.NewReader(raw)); err != nil {
+			return nil, fmt.Errorf("config %s: not valid YAML: %w", path, err)
+		}
+		if unknown := unknownKeys(user.AllKeys(), known); len(unknown) > 0 {
+			return nil, fmt.Errorf("config %s: unknown key %s (see 'semcom config defaults' for every key)", path, strings.Join(unknown, ", "))
+		}
+		if err := v.MergeConfigMap(user.AllSettings()); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	v.SetEnvPrefix("SEMCOM")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	for _, o := range overrides {
+		key, val, ok := strings.Cut(o, "=")
+		key = strings.ToLower(strings.TrimSpace(key))
+		if !ok || key == "" {
+			return nil, fmt.Errorf("override %q: want key=value", o)
+		}
+		if unknown := unknownKeys([]string{key}, known); len(unknown) > 0 {
+			return nil, fmt.Errorf("override %q: unknown key %s", o, key)
+		}
+		var parsed any
+		if err := yaml.Unmarshal([]byte(val), &parsed); err != nil {
+			return nil, fmt.Errorf("override %q: value is not YAML: %w", o, err)
+		}
+		if parsed == nil {
+			parsed = ""
+		}
+		v.Set(key, parsed)
+	}
+	e := &Experiment{}
+	if err := v.Unmarshal(e); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := e.Validate(); err != nil {
+		where := "config"
+		if path != "" {
+			where = "config " + path
+		}
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return e, nil
+}
+
+// unknownKeys lists keys not among the known ones; keys under a known map (snr_offset_db) are free.
+func unknownKeys(keys []string, known map[string]bool) []string {
+	var out []string
+	for _, k := range keys {
+		if known[k] || strings.HasPrefix(k, "channel.snr_offset_db.") || k == "channel.snr_offset_db" {
+			continue
+		}
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Defaults returns the built-in defaults file.
+func Defaults() []byte { return defaultsYAML }
+
+// YAML renders the resolved experiment.
+func (e *Experiment) YAML() ([]byte, error) { return yaml.Marshal(e) }
+
+// Write saves the resolved experiment to path.
+func (e *Experiment) Write(path string) error {
+	b, err := e.YAML()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}

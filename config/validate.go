@@ -1,0 +1,164 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+type checker struct{ errs []error }
+
+func (c *checker) add(key string, value any, want string) {
+	c.errs = append(c.errs, fmt.Errorf("%s = %v: want %s", key, value, want))
+}
+
+func (c *checker) oneOf(key, value string, allowed ...string) {
+	if !slices.Contains(allowed, value) {
+		c.add(key, fmt.Sprintf("%q", value), "one of "+strings.Join(allowed, ", "))
+	}
+}
+
+func (c *checker) atLeast(key string, value, min int) {
+	if value < min {
+		c.add(key, value, fmt.Sprintf("an integer ≥ %d", min))
+	}
+}
+
+func (c *checker) prob(key string, value float64) {
+	if value < 0 || value > 1 {
+		c.add(key, value, "a probability in [0, 1]")
+	}
+}
+
+func (c *checker) positive(key string, value float64) {
+	if !(value > 0) {
+		c.add(key, value, "a value > 0")
+	}
+}
+
+func (c *checker) nonNegative(key string, value float64) {
+	if value < 0 {
+		c.add(key, value, "a value ≥ 0")
+	}
+}
+
+// Validate checks every value and reports all problems, each naming its key.
+func (e *Experiment) Validate() error {
+	c := &checker{}
+	if e.Name == "" || strings.ContainsAny(e.Name, `/\`) {
+		c.add("name", fmt.Sprintf("%q", e.Name), "a non-empty name without slashes")
+	}
+	if e.Device != "auto" && e.Device != "cpu" && e.Device != "cuda" && !strings.HasPrefix(e.Device, "cuda:") {
+		c.add("device", e.Device, "auto, cpu, cuda or cuda:N")
+	}
+	c.atLeast("threads", e.Threads, 0)
+	if len(e.Methods) == 0 {
+		c.add("methods", e.Methods, "at least one of "+strings.Join(Methods, ", "))
+	}
+	for _, m := range e.Methods {
+		c.oneOf("methods", m, Methods...)
+	}
+	c.oneOf("data.kind", e.Data.Kind, "synthetic")
+	c.atLeast("data.image_size", e.Data.ImageSize, 0)
+	if e.Data.ImageSize > 0 && e.Data.ImageSize < 16 {
+		c.add("data.image_size", e.Data.ImageSize, "0 (native) or at least 16")
+	}
+	if len(e.Data.LabelFractions) == 0 {
+		c.add("data.label_fractions", e.Data.LabelFractions, "at least one fraction in (0, 1]")
+	}
+	for _, f := range e.Data.LabelFractions {
+		if f <= 0 || f > 1 {
+			c.add("data.label_fractions", f, "fractions in (0, 1]")
+		}
+	}
+	s := e.Data.Synthetic
+	c.atLeast("data.synthetic.classes", s.Classes, 2)
+	c.atLeast("data.synthetic.size", s.Size, 16)
+	c.atLeast("data.synthetic.train", s.Train, max(2, s.Classes))
+	c.atLeast("data.synthetic.test", s.Test, max(2, s.Classes))
+	c.prob("data.synthetic.noise", s.Noise)
+
+	c.atLeast("model.width", e.Model.Width, 1)
+	if e.Model.FeatureDim < 2 || e.Model.FeatureDim%2 != 0 {
+		c.add("model.feature_dim", e.Model.FeatureDim, "an even integer ≥ 2 (K reals = K/2 complex symbols)")
+	}
+	for key, dims := range map[string][]int{"model.head_hidden": e.Model.HeadHidden, "model.projector": e.Model.Projector, "model.decoder_hidden": e.Model.DecoderHidden} {
+		for _, d := range dims {
+			if d < 1 {
+				c.add(key, dims, "positive layer sizes")
+			}
+		}
+	}
+
+	ch := e.Channel
+	if len(ch.SNRsDB) == 0 {
+		c.add("channel.snrs_db", ch.SNRsDB, "at least one SNR in dB")
+	}
+	if n := len(ch.TrainSNRRangeDB); n != 0 && (n != 2 || ch.TrainSNRRangeDB[0] > ch.TrainSNRRangeDB[1]) {
+		c.add("channel.train_snr_range_db", ch.TrainSNRRangeDB, "[] or [lo, hi] with lo ≤ hi")
+	}
+	for m := range ch.SNROffsetDB {
+		c.oneOf("channel.snr_offset_db", m, "rgb", "depth", "hha")
+	}
+	c.oneOf("channel.fading", ch.Fading, "none", "rayleigh", "rician")
+	c.oneOf("channel.equalizer", ch.Equalizer, "none", "zf", "mmse")
+	c.oneOf("channel.power_norm", ch.PowerNorm, "sample", "batch")
+	c.nonNegative("channel.rician_k", ch.RicianK)
+
+	checkStage := func(prefix string, epochs, batch int, clip float64, o Optimizer, a Augment) {
+		c.atLeast(prefix+".epochs", epochs, 0)
+		c.atLeast(prefix+".batch", batch, 2)
+		c.nonNegative(prefix+".grad_clip", clip)
+		c.oneOf(prefix+".optimizer.name", o.Name, "sgd", "lars", "adamw")
+		c.positive(prefix+".optimizer.lr", o.LR)
+		c.prob(prefix+".optimizer.momentum", o.Momentum)
+		c.nonNegative(prefix+".optimizer.weight_decay", o.WeightDecay)
+		c.oneOf(prefix+".optimizer.schedule", o.Schedule, "constant", "step", "cosine")
+		c.atLeast(prefix+".optimizer.warmup_epochs", o.WarmupEpochs, 0)
+		c.prob(prefix+".optimizer.final_lr_fraction", o.FinalLRFraction)
+		if o.Schedule == "step" {
+			c.atLeast(prefix+".optimizer.step_epochs", o.StepEpochs, 1)
+		}
+		if len(a.CropScale) != 2 || a.CropScale[0] <= 0 || a.CropScale[0] > a.CropScale[1] || a.CropScale[1] > 1 {
+			c.add(prefix+".augment.crop_scale", a.CropScale, "[lo, hi] with 0 < lo ≤ hi ≤ 1")
+		}
+		for k, p := range map[string]float64{"flip": a.Flip, "color_jitter": a.ColorJitter, "grayscale": a.Grayscale,
+			"blur": a.Blur, "depth_jitter": a.DepthJitter, "depth_dropout": a.DepthDropout, "jitter_amount": a.JitterAmount} {
+			c.prob(prefix+".augment."+k, p)
+		}
+		c.nonNegative(prefix+".augment.noise", a.Noise)
+	}
+	p := e.Pretrain
+	checkStage("pretrain", p.Epochs, p.Batch, p.GradClip, p.Optimizer, p.Augment)
+	if p.Proposed.SharedFraction < 0 || p.Proposed.SharedFraction > 1 {
+		c.add("pretrain.proposed.shared_fraction", p.Proposed.SharedFraction, "a fraction in [0, 1]")
+	}
+	c.nonNegative("pretrain.proposed.lambda_intra", p.Proposed.LambdaIntra)
+	c.nonNegative("pretrain.proposed.lambda_shared", p.Proposed.LambdaShared)
+	c.nonNegative("pretrain.proposed.lambda_unique", p.Proposed.LambdaUnique)
+	c.oneOf("pretrain.proposed.normalization", p.Proposed.Normalization, "pearson", "cosine")
+	c.oneOf("pretrain.proposed.weighting", p.Proposed.Weighting, "sum", "decur")
+	c.nonNegative("pretrain.barlow.lambda", p.Barlow.Lambda)
+	c.oneOf("pretrain.barlow.pairing", p.Barlow.Pairing, "intra", "cross")
+	c.oneOf("pretrain.barlow.normalization", p.Barlow.Normalization, "pearson", "cosine")
+	c.positive("pretrain.simclr.temperature", p.SimCLR.Temperature)
+	c.oneOf("pretrain.simclr.pairing", p.SimCLR.Pairing, "intra", "cross")
+	f := e.Finetune
+	checkStage("finetune", f.Epochs, f.Batch, f.GradClip, f.Optimizer, f.Augment)
+	if f.Epochs < 1 {
+		c.add("finetune.epochs", f.Epochs, "an integer ≥ 1")
+	}
+	if f.LabelSmoothing < 0 || f.LabelSmoothing >= 1 {
+		c.add("finetune.label_smoothing", f.LabelSmoothing, "a value in [0, 1)")
+	}
+	c.atLeast("eval.batch", e.Eval.Batch, 1)
+	c.atLeast("eval.every", e.Eval.Every, 1)
+	c.atLeast("checkpoint.every", e.Checkpoint.Every, 1)
+	return errors.Join(c.errs...)
+}
+
+// SharedDims is K_sha for the proposed loss.
+func (e *Experiment) SharedDims() int {
+	return int(float64(e.Model.FeatureDim)*e.Pretrain.Proposed.SharedFraction + 0.5)
+}

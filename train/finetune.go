@@ -1,0 +1,254 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/semcom/semcom/channel"
+	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/torch/safetensors"
+	"github.com/semcom/semcom/train/loss"
+)
+
+// FinetuneJob is one Stage-II run.
+type FinetuneJob struct {
+	Method        string
+	LabelFraction float64
+	TrainSNR      float64 // dB; ignored when the config draws training SNRs from a range
+	Init          string  // pre-trained encoders (EncodersFile); empty trains from scratch
+	Dir           string
+}
+
+func (e *Env) channelConfig() channel.Config {
+	c := e.Exp.Channel
+	return channel.Config{Fading: channel.Fading(c.Fading), RicianK: c.RicianK, Equalizer: channel.Equalizer(c.Equalizer),
+		PowerNorm: channel.PowerNorm(c.PowerNorm), Noiseless: c.Noiseless}
+}
+
+// snrFor is the SNR device m transmits at: the job's (or a draw from the training range) plus the
+// modality's offset.
+func (e *Env) snrFor(mod string, base float64) float64 { return base + e.Exp.Channel.SNROffsetDB[mod] }
+
+// transmitAndDecode runs eq. (2)–(4) for a batch: every device's features cross the channel, the server
+// concatenates what it receives and decodes logits.
+func (e *Env) transmitAndDecode(sys *System, xs []*torch.Tensor, train bool, snr float64, g *torch.Generator) *torch.Tensor {
+	ch := e.channelConfig()
+	received := make([]*torch.Tensor, len(sys.Encoders))
+	for m, enc := range sys.Encoders {
+		z := enc.SemanticFeatures(xs[m], train)                           // z^m (eq. 1)
+		received[m] = ch.Transmit(z, e.snrFor(enc.Modality.Name, snr), g) // ẑ^m (eq. 2)
+	}
+	return sys.Decoder.Forward(torch.Cat(received, 1), train) // g(concat(ẑ)) (eqs. 3–4)
+}
+
+// Evaluate returns test accuracy at each SNR. Evaluation noise comes from channel.eval_seed, so repeated
+// evaluations of the same model see the same noise.
+func (e *Env) Evaluate(sys *System, test *data.Split, snrs []float64) map[string]float64 {
+	acc := map[string]float64{}
+	n := test.N()
+	batch := int64(e.Exp.Eval.Batch)
+	size := e.imageSize()
+	for i, snr := range snrs {
+		g := torch.NewGenerator(e.Dev, e.Exp.Channel.EvalSeed+uint64(i)*7919)
+		var correct float64
+		torch.NoGrad(func() {
+			for s := int64(0); s < n; s += batch {
+				torch.WithScope(func() {
+					idx := torch.Arange(float64(s), float64(min(n, s+batch)), 1, torch.Int64, e.Dev)
+					xs, y := test.Batch(idx)
+					for m, enc := range sys.Encoders {
+						if xs[m].Size(2) != size {
+							xs[m] = torch.ResizeBilinear(xs[m], size, size, false)
+						}
+						xs[m] = enc.Modality.Normalize(xs[m])
+					}
+					pred := e.transmitAndDecode(sys, xs, false, snr, g).ArgMax(1)
+					correct += pred.Eq(y).ToDType(torch.Float32).Sum().Item()
+				})
+			}
+		})
+		acc[SNRKey(snr)] = correct / float64(n)
+	}
+	return acc
+}
+
+// Finetune runs Stage II: encoders and server decoder trained jointly through the channel with labels
+// (eq. 16), evaluating on the test split at every protocol SNR. It returns the metrics rows.
+func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
+	x := e.Exp
+	log := e.Log.WithFields(map[string]any{"stage": "finetune", "method": job.Method, "labels": job.LabelFraction, "snr": job.TrainSNR})
+	snrs := x.Channel.SNRsDB
+	if resume {
+		if info, err := readCheckpointInfo(job.Dir); err == nil && info.Complete {
+			m, err := LoadMetrics(job.Dir, snrs, math.MaxInt)
+			if err != nil {
+				return nil, err
+			}
+			log.Info("already complete; reusing its metrics")
+			return m.Rows, nil
+		}
+	}
+	sys := NewSystem(x.Model, e.Data.Modalities, len(e.Data.ClassNames), x.Seed)
+	if job.Init != "" {
+		enc, _, err := safetensors.Load(job.Init)
+		if err != nil {
+			return nil, err
+		}
+		err = sys.Load(enc, "encoder")
+		for _, t := range enc {
+			t.Free()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", job.Init, err)
+		}
+	} else if x.Model.Pretrained != "" {
+		for _, enc := range sys.Encoders {
+			if _, err := enc.Trunk.LoadPretrained(x.Model.Pretrained); err != nil {
+				return nil, fmt.Errorf("model.pretrained: %w", err)
+			}
+		}
+	}
+	sys.To(e.Dev)
+	idx, err := data.LabelFraction(e.Data.Train.Labels.Int64s(), job.LabelFraction, x.Seed+7)
+	if err != nil {
+		return nil, err
+	}
+	train := e.Data.Train
+	if len(idx) < int(train.N()) {
+		train = train.Subset(idx)
+		defer train.Free()
+	}
+	params := sys.Params("encoder", "decoder")
+	opt := newOptimizer(x.Finetune.Optimizer, params)
+	gens := map[string]*torch.Generator{"data": torch.NewGenerator(torch.CPU, x.Seed+201), "augment": torch.NewGenerator(e.Dev, x.Seed+202),
+		"channel": torch.NewGenerator(e.Dev, x.Seed+203), "snr": torch.NewGenerator(torch.CPU, x.Seed+204)}
+	n, batch := train.N(), int64(x.Finetune.Batch)
+	spe := stepsPerEpoch(n, batch)
+	sched := newSchedule(x.Finetune.Optimizer, spe)
+	total := x.Finetune.Epochs * spe
+	var ledger Ledger
+	startEpoch := 0
+	clk := clock{start: time.Now()}
+	metrics := NewMetrics(job.Dir, snrs)
+	if resume {
+		info, err := loadCheckpoint(job.Dir, func(m map[string]*torch.Tensor) error { return sys.Load(m, "encoder", "decoder") }, opt, gens)
+		switch {
+		case err == nil:
+			startEpoch, ledger, clk.prior = info.Epoch, info.Ledger, info.WallSeconds
+			if metrics, err = LoadMetrics(job.Dir, snrs, info.Epoch); err != nil {
+				return nil, err
+			}
+			log.Infof("resuming after epoch %d", info.Epoch)
+		case errors.Is(err, ErrNoCheckpoint):
+		default:
+			return nil, err
+		}
+	}
+	aug := augmentOf(x.Finetune.Augment)
+	size := e.imageSize()
+	rng := x.Channel.TrainSNRRangeDB
+	bar := e.bar(fmt.Sprintf("finetune %s %g%% %gdB", job.Method, 100*job.LabelFraction, job.TrainSNR), total)
+	defer bar.Finish()
+	bar.Add(startEpoch*spe, "")
+	step := startEpoch * spe
+	for epoch := startEpoch + 1; epoch <= x.Finetune.Epochs; epoch++ {
+		sum, count := 0.0, 0
+		lr := 0.0
+		for bi, ix := range batches(gens["data"], n, batch, e.Dev) {
+			var lossV float64
+			ok := true
+			snr := job.TrainSNR
+			if len(rng) == 2 {
+				snr = torch.Uniform(gens["snr"], rng[0], rng[1]+1e-9, torch.Float64, torch.CPU).Item()
+			}
+			torch.WithScope(func() {
+				lr = sched.At(step, total)
+				opt.SetLR(lr)
+				xs, y := train.Batch(ix)
+				for m, enc := range sys.Encoders {
+					xs[m] = enc.Modality.Normalize(aug.Apply(gens["augment"], xs[m], enc.Modality, size))
+				}
+				l := loss.CrossEntropy(e.transmitAndDecode(sys, xs, true, snr, gens["channel"]), y, x.Finetune.LabelSmoothing)
+				opt.ZeroGrad()
+				l.Backward()
+				if x.Finetune.GradClip > 0 {
+					gn := torch.GradNorm(params)
+					if v, fin := finite(gn); !fin {
+						lossV, ok = v, false
+						return
+					}
+					torch.ClipGrad(params, gn, x.Finetune.GradClip)
+				}
+				opt.Step()
+				lossV, ok = finite(l)
+			})
+			ix.Free()
+			if !ok {
+				return metrics.Rows, &DivergedError{Stage: "finetune", Method: job.Method, Epoch: epoch, Step: bi + 1, What: "loss or gradient", Value: lossV}
+			}
+			ledger.FinetuneRound(min(batch, n), int64(len(sys.Encoders)), sys.K)
+			sum += lossV
+			count++
+			step++
+			bar.Add(1, fmt.Sprintf("epoch %d loss %.4f", epoch, lossV))
+		}
+		row := Row{Stage: "finetune", Method: job.Method, LabelFraction: job.LabelFraction, TrainSNR: &job.TrainSNR,
+			Epoch: epoch, Loss: sum / float64(count), LR: lr, Ledger: ledger}
+		if epoch%x.Eval.Every == 0 || epoch == x.Finetune.Epochs {
+			row.Accuracy = e.Evaluate(sys, e.Data.Test, snrs)
+		}
+		row.WallSeconds = clk.seconds()
+		if err := metrics.Append(row); err != nil {
+			return metrics.Rows, err
+		}
+		log.WithFields(map[string]any{"epoch": epoch, "loss": fmt.Sprintf("%.4f", row.Loss), "acc": row.Accuracy,
+			"rounds": ledger.Rounds}).Debug("epoch done")
+		last := epoch == x.Finetune.Epochs
+		stop := e.StopAfter > 0 && epoch == e.StopAfter && !last
+		if epoch%x.Checkpoint.Every == 0 || last || stop {
+			info := CheckpointInfo{Stage: "finetune", Method: job.Method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(),
+				Complete: last, Seed: x.Seed}
+			if err := saveCheckpoint(job.Dir, info, sys.StateDict("encoder", "decoder"), opt, gens); err != nil {
+				return metrics.Rows, err
+			}
+		}
+		if stop {
+			return metrics.Rows, ErrStopped
+		}
+	}
+	return metrics.Rows, nil
+}
+
+// EvaluateCheckpoint loads a fine-tuning checkpoint (a job folder or its checkpoint.safetensors) and
+// evaluates it on the test split at the configured SNRs.
+func (e *Env) EvaluateCheckpoint(path string) (map[string]float64, error) {
+	if filepath.Ext(path) != ".safetensors" {
+		path = filepath.Join(path, "checkpoint.safetensors")
+	}
+	tensors, _, err := safetensors.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, t := range tensors {
+			t.Free()
+		}
+	}()
+	model := map[string]*torch.Tensor{}
+	for n, t := range tensors {
+		if rest, ok := strings.CutPrefix(n, "model/"); ok {
+			model[rest] = t
+		}
+	}
+	sys := NewSystem(e.Exp.Model, e.Data.Modalities, len(e.Data.ClassNames), e.Exp.Seed)
+	if err := sys.Load(model, "encoder", "decoder"); err != nil {
+		return nil, fmt.Errorf("%s: %w (does the config's model section match the run's?)", path, err)
+	}
+	sys.To(e.Dev)
+	return e.Evaluate(sys, e.Data.Test, e.Exp.Channel.SNRsDB), nil
+}

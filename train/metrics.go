@@ -1,0 +1,128 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Row is one epoch's metrics.
+type Row struct {
+	Stage         string             `json:"stage"`
+	Method        string             `json:"method"`
+	LabelFraction float64            `json:"label_fraction"`
+	TrainSNR      *float64           `json:"train_snr_db,omitempty"`
+	Epoch         int                `json:"epoch"`
+	Loss          float64            `json:"train_loss"`
+	LR            float64            `json:"lr"`
+	Accuracy      map[string]float64 `json:"test_accuracy,omitempty"` // by SNR label ("10"), when evaluated
+	Ledger
+	UplinkBytes   int64   `json:"uplink_bytes"`
+	DownlinkBytes int64   `json:"downlink_bytes"`
+	WallSeconds   float64 `json:"wall_s"`
+}
+
+// SNRKey labels an SNR in metrics ("10", "-5", "2.5").
+func SNRKey(snr float64) string { return strconv.FormatFloat(snr, 'f', -1, 64) }
+
+// Metrics keeps a job's rows and rewrites metrics.csv and metrics.jsonl after each epoch, so a crash or a
+// divergence leaves everything measured so far on disk.
+type Metrics struct {
+	dir  string
+	snrs []float64
+	Rows []Row
+}
+
+// NewMetrics starts a metrics log in dir with accuracy columns for snrs.
+func NewMetrics(dir string, snrs []float64) *Metrics { return &Metrics{dir: dir, snrs: snrs} }
+
+// LoadMetrics reads the rows of an earlier run, keeping those up to epoch (for resuming).
+func LoadMetrics(dir string, snrs []float64, upTo int) (*Metrics, error) {
+	m := NewMetrics(dir, snrs)
+	raw, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if os.IsNotExist(err) {
+		return m, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		var r Row
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", filepath.Join(dir, "metrics.jsonl"), line, err)
+		}
+		if r.Epoch <= upTo {
+			m.Rows = append(m.Rows, r)
+		}
+	}
+	return m, nil
+}
+
+// Append adds a row and rewrites the files.
+func (m *Metrics) Append(r Row) error {
+	r.UplinkBytes, r.DownlinkBytes = r.Ledger.UplinkBytes(), r.Ledger.DownlinkBytes()
+	m.Rows = append(m.Rows, r)
+	return m.write()
+}
+
+func (m *Metrics) write() error {
+	var js, csv bytes.Buffer
+	cols := []string{"stage", "method", "label_fraction", "train_snr_db", "epoch", "train_loss", "lr"}
+	for _, s := range m.snrs {
+		cols = append(cols, "acc_snr_"+SNRKey(s))
+	}
+	cols = append(cols, "rounds", "uplink_symbols", "downlink_symbols", "uplink_bytes", "downlink_bytes",
+		"hypothetical_pretrain_symbols", "wall_s")
+	csv.WriteString(strings.Join(cols, ",") + "\n")
+	for _, r := range m.Rows {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		js.Write(append(b, '\n'))
+		snr := ""
+		if r.TrainSNR != nil {
+			snr = SNRKey(*r.TrainSNR)
+		}
+		f := []string{r.Stage, r.Method, num(r.LabelFraction), snr, strconv.Itoa(r.Epoch), num(r.Loss), num(r.LR)}
+		for _, s := range m.snrs {
+			if a, ok := r.Accuracy[SNRKey(s)]; ok {
+				f = append(f, num(a))
+			} else {
+				f = append(f, "")
+			}
+		}
+		f = append(f, strconv.FormatInt(r.Rounds, 10), strconv.FormatInt(r.UplinkSymbols, 10),
+			strconv.FormatInt(r.DownlinkSymbols, 10), strconv.FormatInt(r.UplinkBytes, 10),
+			strconv.FormatInt(r.DownlinkBytes, 10), strconv.FormatInt(r.HypotheticalPretrainSymbols, 10), num(r.WallSeconds))
+		csv.WriteString(strings.Join(f, ",") + "\n")
+	}
+	if err := writeAtomic(filepath.Join(m.dir, "metrics.jsonl"), js.Bytes()); err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(m.dir, "metrics.csv"), csv.Bytes())
+}
+
+func num(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+// writeAtomic writes data to path through a temporary file and a rename.
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

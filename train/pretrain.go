@@ -1,0 +1,220 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/torch/safetensors"
+	"github.com/semcom/semcom/train/loss"
+)
+
+// Methods with a pre-training stage.
+const (
+	MethodProposed   = "proposed"
+	MethodSimCLR     = "simclr"
+	MethodBarlow     = "barlow"
+	MethodSupervised = "supervised"
+)
+
+// EncodersFile is where a finished pre-training job leaves its encoders (all modalities, System names).
+const EncodersFile = "encoders.safetensors"
+
+// crossModal reports whether a pre-training method compares modalities (and would exchange features).
+func (e *Env) crossModal(method string) bool {
+	p := e.Exp.Pretrain
+	switch method {
+	case MethodProposed:
+		return true
+	case MethodBarlow:
+		return p.Barlow.Pairing == "cross"
+	case MethodSimCLR:
+		return p.SimCLR.Pairing == "cross"
+	}
+	return false
+}
+
+// pretrainLoss computes one Stage-I loss on a batch: views[m] holds z^m and z̃^m of two augmentations (the
+// second is nil when the method needs only one view per modality).
+func (e *Env) pretrainLoss(method string, views [][2]*torch.Tensor) *torch.Tensor {
+	p := e.Exp.Pretrain
+	m := len(views)
+	total := torch.Zeros(torch.Float32, e.Dev)
+	pairs := func(f func(a, b *torch.Tensor) *torch.Tensor) {
+		for i := range m {
+			for j := i + 1; j < m; j++ {
+				total = total.Add(f(views[i][0], views[j][0]))
+			}
+		}
+	}
+	switch method {
+	case MethodProposed:
+		return loss.Proposed{
+			SharedDims:  e.Exp.SharedDims(),
+			LambdaIntra: p.Proposed.LambdaIntra, LambdaShared: p.Proposed.LambdaShared, LambdaUnique: p.Proposed.LambdaUnique,
+			Normalization: loss.Normalization(p.Proposed.Normalization), Weighting: loss.Weighting(p.Proposed.Weighting),
+		}.Loss(views).Total
+	case MethodBarlow:
+		bt := func(a, b *torch.Tensor) *torch.Tensor {
+			return loss.BarlowTwins(a, b, p.Barlow.Lambda, loss.Normalization(p.Barlow.Normalization))
+		}
+		if p.Barlow.Pairing == "cross" {
+			pairs(bt)
+		} else {
+			for _, v := range views {
+				total = total.Add(bt(v[0], v[1]))
+			}
+		}
+	case MethodSimCLR:
+		nt := func(a, b *torch.Tensor) *torch.Tensor { return loss.NTXent(a, b, p.SimCLR.Temperature) }
+		if p.SimCLR.Pairing == "cross" {
+			pairs(nt)
+		} else {
+			for _, v := range views {
+				total = total.Add(nt(v[0], v[1]))
+			}
+		}
+	default:
+		panic(fmt.Sprintf("no pre-training for method %q", method))
+	}
+	return total
+}
+
+// Pretrain runs Stage I for a method in dir (resuming from its checkpoint when resume is set) and returns
+// the path of the pre-trained encoders. No labels are used and nothing is sent over the air.
+func (e *Env) Pretrain(method, dir string, resume bool) (string, error) {
+	x := e.Exp
+	log := e.Log.WithFields(map[string]any{"stage": "pretrain", "method": method})
+	out := filepath.Join(dir, EncodersFile)
+	if resume {
+		if info, err := readCheckpointInfo(dir); err == nil && info.Complete {
+			log.Info("already complete; reusing ", out)
+			return out, nil
+		}
+	}
+	sys := NewSystem(x.Model, e.Data.Modalities, len(e.Data.ClassNames), x.Seed)
+	if x.Model.Pretrained != "" {
+		for _, enc := range sys.Encoders {
+			if _, err := enc.Trunk.LoadPretrained(x.Model.Pretrained); err != nil {
+				return "", fmt.Errorf("model.pretrained: %w", err)
+			}
+		}
+	}
+	sys.To(e.Dev)
+	params := sys.Params("encoder", "projector")
+	opt := newOptimizer(x.Pretrain.Optimizer, params)
+	gens := map[string]*torch.Generator{"data": torch.NewGenerator(torch.CPU, x.Seed+101), "augment": torch.NewGenerator(e.Dev, x.Seed+102)}
+	n, batch := e.Data.Train.N(), int64(x.Pretrain.Batch)
+	spe := stepsPerEpoch(n, batch)
+	sched := newSchedule(x.Pretrain.Optimizer, spe)
+	total := x.Pretrain.Epochs * spe
+	var ledger Ledger
+	startEpoch := 0
+	clk := clock{start: time.Now()}
+	metrics := NewMetrics(dir, nil)
+	if resume {
+		info, err := loadCheckpoint(dir, func(m map[string]*torch.Tensor) error { return sys.Load(m, "encoder", "projector") }, opt, gens)
+		switch {
+		case err == nil:
+			startEpoch, ledger, clk.prior = info.Epoch, info.Ledger, info.WallSeconds
+			if metrics, err = LoadMetrics(dir, nil, info.Epoch); err != nil {
+				return "", err
+			}
+			log.Infof("resuming after epoch %d", info.Epoch)
+		case errors.Is(err, ErrNoCheckpoint):
+		default:
+			return "", err
+		}
+	}
+	aug := augmentOf(x.Pretrain.Augment)
+	size := e.imageSize()
+	twoViews := method == MethodProposed || !e.crossModal(method) // cross-modal baselines compare first views only
+	bar := e.bar("pretrain "+method, total)
+	defer bar.Finish()
+	bar.Add(startEpoch*spe, "")
+	step := startEpoch * spe
+	for epoch := startEpoch + 1; epoch <= x.Pretrain.Epochs; epoch++ {
+		sum, count := 0.0, 0
+		lr := 0.0
+		for bi, idx := range batches(gens["data"], n, batch, e.Dev) {
+			var lossV float64
+			var ok bool
+			torch.WithScope(func() {
+				lr = sched.At(step, total)
+				opt.SetLR(lr)
+				xs, _ := e.Data.Train.Batch(idx)
+				views := make([][2]*torch.Tensor, len(sys.Encoders))
+				for m, enc := range sys.Encoders {
+					for v := range 2 {
+						if v == 1 && !twoViews {
+							continue
+						}
+						in := enc.Modality.Normalize(aug.Apply(gens["augment"], xs[m], enc.Modality, size))
+						z := enc.SemanticFeatures(in, true)
+						if sys.Projectors[m] != nil {
+							z = sys.Projectors[m].Forward(z, true)
+						}
+						views[m][v] = z
+					}
+				}
+				l := e.pretrainLoss(method, views)
+				opt.ZeroGrad()
+				l.Backward()
+				if x.Pretrain.GradClip > 0 {
+					gn := torch.GradNorm(params)
+					if v, fin := finite(gn); !fin {
+						lossV, ok = v, false
+						return
+					}
+					torch.ClipGrad(params, gn, x.Pretrain.GradClip)
+				}
+				opt.Step()
+				lossV, ok = finite(l)
+			})
+			idx.Free()
+			if !ok {
+				return "", &DivergedError{Stage: "pretrain", Method: method, Epoch: epoch, Step: bi + 1, What: "loss or gradient", Value: lossV}
+			}
+			ledger.PretrainStep(batch, int64(len(sys.Encoders)), sys.K, e.crossModal(method))
+			sum += lossV
+			count++
+			step++
+			bar.Add(1, fmt.Sprintf("epoch %d loss %.4f", epoch, lossV))
+		}
+		row := Row{Stage: "pretrain", Method: method, LabelFraction: 0, Epoch: epoch, Loss: sum / float64(count), LR: lr,
+			Ledger: ledger, WallSeconds: clk.seconds()}
+		if err := metrics.Append(row); err != nil {
+			return "", err
+		}
+		log.WithFields(map[string]any{"epoch": epoch, "loss": fmt.Sprintf("%.4f", row.Loss), "lr": fmt.Sprintf("%.4g", lr)}).Debug("epoch done")
+		stop := e.StopAfter > 0 && epoch == e.StopAfter && epoch < x.Pretrain.Epochs
+		if epoch%x.Checkpoint.Every == 0 || epoch == x.Pretrain.Epochs || stop {
+			info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(), Seed: x.Seed}
+			if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "projector"), opt, gens); err != nil {
+				return "", err
+			}
+		}
+		if stop {
+			return "", ErrStopped
+		}
+	}
+	if err := safetensors.Save(out, sys.StateDict("encoder"), map[string]string{"method": method, "stage": "pretrain"}); err != nil {
+		return "", err
+	}
+	for mod, st := range sys.TrunkStates() {
+		p := filepath.Join(dir, "resnet18-"+mod+".safetensors") // torchvision names, loadable from PyTorch
+		if err := safetensors.Save(p, st, map[string]string{"method": method, "modality": mod}); err != nil {
+			return "", err
+		}
+	}
+	info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: x.Pretrain.Epochs, Ledger: ledger, WallSeconds: clk.seconds(), Complete: true, Seed: x.Seed}
+	if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "projector"), opt, gens); err != nil {
+		return "", err
+	}
+	if len(metrics.Rows) > 0 {
+		log.Infof("done: %d epochs, final loss %.4f, %.0fs", x.Pretrain.Epochs, metrics.Rows[len(metrics.Rows)-1].Loss, clk.seconds())
+	}
+	return out, nil
+}

@@ -1,0 +1,78 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/semcom/semcom/report"
+)
+
+// RunProtocol runs the paper's protocol for every configured method × label fraction × SNR: Stage I once
+// per self-supervised method (labels and the channel play no part in it), then Stage II from those encoders
+// (from scratch for the supervised baseline) at each SNR and label fraction. A job that diverges is reported
+// in its curve and the others go on. With resume, finished jobs are reused and interrupted ones continue
+// from their checkpoints.
+func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
+	x := e.Exp
+	encoders := map[string]string{}
+	diverged := map[string]string{}
+	for _, m := range x.Methods {
+		if m == MethodSupervised {
+			continue
+		}
+		dir, err := jobDir(e.Dir, "pretrain", m)
+		if err != nil {
+			return nil, err
+		}
+		e.Log.Infof("stage I: pre-training %s (%d epochs)", m, x.Pretrain.Epochs)
+		path, err := e.Pretrain(m, dir, resume)
+		var div *DivergedError
+		switch {
+		case errors.As(err, &div):
+			e.Log.Error(div.Error())
+			diverged[m] = div.Error()
+		case err != nil:
+			return nil, fmt.Errorf("pretrain %s: %w", m, err)
+		default:
+			encoders[m] = path
+		}
+	}
+	var curves []report.Curve
+	for _, frac := range x.Data.LabelFractions {
+		for _, snr := range x.Channel.SNRsDB {
+			for _, m := range x.Methods {
+				c := report.Curve{Method: m, LabelFraction: frac, SNR: snr}
+				if msg, bad := diverged[m]; bad {
+					c.Diverged = msg
+					curves = append(curves, c)
+					continue
+				}
+				dir, err := jobDir(e.Dir, "finetune", fmt.Sprintf("%s-labels%g-snr%g", m, 100*frac, snr))
+				if err != nil {
+					return nil, err
+				}
+				e.Log.Infof("stage II: fine-tuning %s with %g%% of the labels at %g dB", m, 100*frac, snr)
+				rows, err := e.Finetune(FinetuneJob{Method: m, LabelFraction: frac, TrainSNR: snr, Init: encoders[m], Dir: dir}, resume)
+				var div *DivergedError
+				switch {
+				case errors.As(err, &div):
+					e.Log.Error(div.Error())
+					c.Diverged = div.Error()
+				case err != nil:
+					return nil, fmt.Errorf("finetune %s: %w", filepath.Base(dir), err)
+				}
+				for _, r := range rows {
+					if a, ok := r.Accuracy[SNRKey(snr)]; ok {
+						c.Rounds = append(c.Rounds, r.Rounds)
+						c.Epochs = append(c.Epochs, r.Epoch)
+						c.Accuracy = append(c.Accuracy, a)
+						c.UplinkBytes = r.UplinkBytes
+					}
+				}
+				curves = append(curves, c)
+			}
+		}
+	}
+	return curves, nil
+}

@@ -1,0 +1,129 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/semcom/semcom/config"
+	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/internal/progress"
+	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/torch/optim"
+)
+
+// Env is what every job shares: the experiment, the dataset (resident on the device), the device and the
+// logger.
+type Env struct {
+	Exp  *config.Experiment
+	Data *data.Dataset
+	Dev  torch.Device
+	Log  logrus.FieldLogger
+	Dir  string // the run folder
+	// Progress makes a progress bar; nil draws none.
+	Progress func(label string, total int) *progress.Bar
+	// StopAfter, when positive, ends a job with ErrStopped after that epoch (checkpointed), e.g. to fit a
+	// cluster's time slices; --resume continues it.
+	StopAfter int
+}
+
+// ErrStopped says a job stopped at Env.StopAfter and can be resumed.
+var ErrStopped = errors.New("stopped after the requested epoch; continue with --resume")
+
+func (e *Env) bar(label string, total int) *progress.Bar {
+	if e.Progress == nil {
+		return nil
+	}
+	return e.Progress(label, total)
+}
+
+// DivergedError reports a non-finite loss or gradient; the metrics written before it stay on disk.
+type DivergedError struct {
+	Stage, Method string
+	Epoch, Step   int
+	What          string
+	Value         float64
+}
+
+func (d *DivergedError) Error() string {
+	return fmt.Sprintf("%s %s diverged: non-finite %s (%v) at epoch %d, step %d", d.Stage, d.Method, d.What, d.Value, d.Epoch, d.Step)
+}
+
+// newOptimizer builds the configured optimiser over params.
+func newOptimizer(c config.Optimizer, params []*torch.Tensor) optim.Optimizer {
+	switch c.Name {
+	case "lars":
+		return optim.NewLARS(params, c.LR, c.Momentum, c.WeightDecay, c.Eta)
+	case "adamw":
+		return optim.NewAdamW(params, c.LR, c.WeightDecay)
+	}
+	return optim.NewSGD(params, c.LR, c.Momentum, c.WeightDecay, c.Nesterov)
+}
+
+// newSchedule builds the learning-rate schedule in optimiser steps.
+func newSchedule(c config.Optimizer, stepsPerEpoch int) optim.Schedule {
+	s, err := optim.ParseSchedule(c.Schedule, c.LR, c.WarmupEpochs*stepsPerEpoch, c.FinalLRFraction, c.Gamma, c.StepEpochs*stepsPerEpoch)
+	if err != nil {
+		panic(err) // the config was validated
+	}
+	return s
+}
+
+// batches splits a seeded permutation of n samples into full batches (the last partial batch is dropped, so
+// BatchNorm never sees a batch of one). With n < batch, one batch of all samples.
+func batches(g *torch.Generator, n, batch int64, dev torch.Device) []*torch.Tensor {
+	perm := torch.RandPerm(g, n, torch.CPU).ToDevice(dev)
+	if n < batch {
+		return []*torch.Tensor{perm}
+	}
+	var out []*torch.Tensor
+	for s := int64(0); s+batch <= n; s += batch {
+		out = append(out, perm.Narrow(0, s, batch))
+	}
+	return out
+}
+
+func stepsPerEpoch(n, batch int64) int { return int(max(1, n/batch)) }
+
+// augmentOf maps the configuration to data.Augment.
+func augmentOf(a config.Augment) data.Augment {
+	var crop [2]float64
+	if len(a.CropScale) == 2 {
+		crop = [2]float64{a.CropScale[0], a.CropScale[1]}
+	}
+	return data.Augment{CropScale: crop, Flip: a.Flip, ColorJitter: a.ColorJitter, JitterAmount: a.JitterAmount,
+		Grayscale: a.Grayscale, Blur: a.Blur, Noise: a.Noise, DepthJitter: a.DepthJitter, DepthDropout: a.DepthDropout}
+}
+
+// imageSize is the training resolution.
+func (e *Env) imageSize() int64 {
+	if e.Exp.Data.ImageSize > 0 {
+		return int64(e.Exp.Data.ImageSize)
+	}
+	return e.Data.Train.Size()
+}
+
+// finite reads a scalar and checks it (one host synchronisation).
+func finite(t *torch.Tensor) (float64, bool) {
+	v := t.Item()
+	return v, !math.IsNaN(v) && !math.IsInf(v, 0)
+}
+
+// clock measures a job's wall time across resumes.
+type clock struct {
+	start time.Time
+	prior float64
+}
+
+func (c clock) seconds() float64 { return c.prior + time.Since(c.start).Seconds() }
+
+// jobDir makes and returns a job's folder.
+func jobDir(root string, parts ...string) (string, error) {
+	d := filepath.Join(append([]string{root}, parts...)...)
+	return d, os.MkdirAll(d, 0o755)
+}

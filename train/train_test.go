@@ -1,0 +1,207 @@
+package train
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/semcom/semcom/config"
+	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/torch/safetensors"
+)
+
+// tinyEnv is a whole experiment small enough for a unit test: 16×16 images, width-4 ResNets, K = 8.
+func tinyEnv(t *testing.T, overrides ...string) *Env {
+	t.Helper()
+	base := []string{"name=tiny", "device=cpu", "data.synthetic.train=48", "data.synthetic.test=24", "data.synthetic.size=16",
+		"data.synthetic.classes=4", "model.width=4", "model.feature_dim=8", "model.decoder_hidden=[16]",
+		"pretrain.epochs=2", "pretrain.batch=16", "finetune.epochs=3", "finetune.batch=16", "eval.batch=10",
+		"channel.snrs_db=[0, 10]", "checkpoint.every=1", "finetune.optimizer.warmup_epochs=0", "pretrain.optimizer.warmup_epochs=1"}
+	exp, err := config.Load("", append(base, overrides...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := exp.Data.Synthetic
+	ds, err := data.Synthetic(data.SyntheticConfig{Train: s.Train, Test: s.Test, Size: s.Size, Classes: s.Classes, Noise: s.Noise, Seed: s.Seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	log.SetLevel(logrus.WarnLevel)
+	return &Env{Exp: exp, Data: ds, Dev: torch.CPU, Log: log, Dir: t.TempDir()}
+}
+
+func TestLedger(t *testing.T) {
+	var l Ledger
+	l.FinetuneRound(64, 2, 32)
+	l.FinetuneRound(64, 2, 32)
+	l.PretrainStep(64, 2, 32, true)
+	l.PretrainStep(64, 2, 32, false)
+	if l.Rounds != 2 || l.UplinkSymbols != 2*64*2*16 || l.DownlinkSymbols != l.UplinkSymbols || l.UplinkBytes() != 8*l.UplinkSymbols {
+		t.Fatalf("ledger %+v", l)
+	}
+	if l.HypotheticalPretrainSymbols != 64*2*16 {
+		t.Fatalf("hypothetical %d", l.HypotheticalPretrainSymbols)
+	}
+}
+
+func TestPretrainThenFinetune(t *testing.T) {
+	defer torch.LockThread()()
+	env := tinyEnv(t)
+	for _, m := range []string{MethodProposed, MethodSimCLR, MethodBarlow} {
+		dir := filepath.Join(env.Dir, "pretrain", m)
+		os.MkdirAll(dir, 0o755)
+		path, err := env.Pretrain(m, dir, false)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		enc, _, err := safetensors.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := enc["depth.trunk.layer4.1.bn2.running_var"]; !ok || len(enc) == 0 {
+			t.Fatalf("%s: encoders file lacks the depth trunk", m)
+		}
+		for _, x := range enc {
+			x.Free()
+		}
+		for _, mod := range []string{"rgb", "depth"} {
+			if _, err := os.Stat(filepath.Join(dir, "resnet18-"+mod+".safetensors")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m2, err := LoadMetrics(dir, nil, 100)
+		if err != nil || len(m2.Rows) != 2 {
+			t.Fatalf("%s metrics: %v rows, %v", m, len(m2.Rows), err)
+		}
+		cross := m != MethodSimCLR && m != MethodBarlow // baselines default to intra-modal pairs
+		if got := m2.Rows[1].HypotheticalPretrainSymbols; (got > 0) != cross || m2.Rows[1].Rounds != 0 {
+			t.Fatalf("%s: pre-training ledger %+v", m, m2.Rows[1].Ledger)
+		}
+	}
+	dir := filepath.Join(env.Dir, "ft")
+	os.MkdirAll(dir, 0o755)
+	rows, err := env.Finetune(FinetuneJob{Method: MethodProposed, LabelFraction: 0.5, TrainSNR: 10,
+		Init: filepath.Join(env.Dir, "pretrain", MethodProposed, EncodersFile), Dir: dir}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 50% of 48 labels = 24 samples → 1 batch of 16 per epoch; 2 devices × 16 × K/2 symbols per round.
+	last := rows[len(rows)-1]
+	if len(rows) != 3 || last.Rounds != 3 || last.UplinkSymbols != 3*2*16*4 || last.UplinkBytes != 8*last.UplinkSymbols {
+		t.Fatalf("rows %d, last %+v", len(rows), last.Ledger)
+	}
+	for _, k := range []string{"0", "10"} {
+		if a, ok := last.Accuracy[k]; !ok || a < 0 || a > 1 {
+			t.Fatalf("accuracy at %s dB: %v", k, last.Accuracy)
+		}
+	}
+	csv, _ := os.ReadFile(filepath.Join(dir, "metrics.csv"))
+	if !strings.Contains(string(csv), "acc_snr_10") || strings.Count(string(csv), "\n") != 4 {
+		t.Fatalf("metrics.csv:\n%s", csv)
+	}
+	acc, err := env.EvaluateCheckpoint(dir)
+	if err != nil || acc["10"] != last.Accuracy["10"] {
+		t.Fatalf("evaluating the checkpoint gave %v (%v), the run %v", acc, err, last.Accuracy)
+	}
+}
+
+
+func finetuneRows(t *testing.T, env *Env, dir string, resume bool) ([]Row, error) {
+	t.Helper()
+	os.MkdirAll(dir, 0o755)
+	return env.Finetune(FinetuneJob{Method: MethodSupervised, LabelFraction: 1, TrainSNR: 5, Dir: dir}, resume)
+}
+
+func TestResumeIsExact(t *testing.T) {
+	defer torch.LockThread()()
+	env := tinyEnv(t, "channel.fading=rayleigh", "finetune.augment.color_jitter=0.5")
+	straight, err := finetuneRows(t, env, filepath.Join(env.Dir, "a"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := finetuneRows(t, env, filepath.Join(env.Dir, "b"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.StopAfter = 1
+	if _, err := finetuneRows(t, env, filepath.Join(env.Dir, "c"), false); !errors.Is(err, ErrStopped) {
+		t.Fatalf("StopAfter: %v", err)
+	}
+	env.StopAfter = 0
+	resumed, err := finetuneRows(t, env, filepath.Join(env.Dir, "c"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, rows := range map[string][]Row{"same seed": again, "resumed": resumed} {
+		if len(rows) != len(straight) {
+			t.Fatalf("%s: %d rows, want %d", name, len(rows), len(straight))
+		}
+		for i := range rows {
+			a, b := straight[i], rows[i]
+			if a.Loss != b.Loss || a.Accuracy["0"] != b.Accuracy["0"] || a.Accuracy["10"] != b.Accuracy["10"] || a.Ledger != b.Ledger {
+				t.Fatalf("%s: epoch %d differs: %+v vs %+v", name, i+1, b, a)
+			}
+		}
+	}
+	// A finished job is reused, not retrained.
+	reused, err := finetuneRows(t, env, filepath.Join(env.Dir, "c"), true)
+	if err != nil || len(reused) != len(straight) || reused[2].Loss != straight[2].Loss {
+		t.Fatalf("reuse: %v %v", err, reused)
+	}
+}
+
+func TestDivergenceIsReportedAndMetricsKept(t *testing.T) {
+	defer torch.LockThread()()
+	env := tinyEnv(t)
+	dir := filepath.Join(env.Dir, "div")
+	env.StopAfter = 1
+	if _, err := finetuneRows(t, env, dir, false); !errors.Is(err, ErrStopped) {
+		t.Fatal(err)
+	}
+	env.StopAfter = 0
+	env.Exp.Finetune.Optimizer.LR = 1e30
+	env.Exp.Finetune.Optimizer.Schedule = "constant"
+	_, err := finetuneRows(t, env, dir, true)
+	var div *DivergedError
+	if !errors.As(err, &div) || div.Method != MethodSupervised || div.Epoch != 2 || !strings.Contains(err.Error(), "non-finite") {
+		t.Fatalf("want divergence at epoch 2, got %v", err)
+	}
+	m, err := LoadMetrics(dir, env.Exp.Channel.SNRsDB, 100)
+	if err != nil || len(m.Rows) != 1 || m.Rows[0].Epoch != 1 {
+		t.Fatalf("metrics before the divergence: %v %v", m, err)
+	}
+	env.Exp.Pretrain.Optimizer.LR = 1e30
+	env.Exp.Pretrain.Optimizer.Schedule = "constant"
+	pdir := filepath.Join(env.Dir, "pdiv")
+	os.MkdirAll(pdir, 0o755)
+	if _, err := env.Pretrain(MethodBarlow, pdir, false); !errors.As(err, &div) || div.Stage != "pretrain" {
+		t.Fatalf("pre-training with a huge LR: %v", err)
+	}
+}
+
+func TestRunProtocol(t *testing.T) {
+	defer torch.LockThread()()
+	env := tinyEnv(t, "methods=[proposed, supervised]", "data.label_fractions=[1, 0.5]", "finetune.epochs=2", "pretrain.epochs=1")
+	curves, err := env.RunProtocol(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(curves) != 2*2*2 { // fractions × SNRs × methods
+		t.Fatalf("%d curves", len(curves))
+	}
+	for _, c := range curves {
+		if len(c.Accuracy) != 2 || c.Rounds[1] <= c.Rounds[0] || c.Diverged != "" {
+			t.Fatalf("curve %+v", c)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(env.Dir, "pretrain", "supervised")); !os.IsNotExist(err) {
+		t.Fatal("supervised baseline was pre-trained")
+	}
+}
