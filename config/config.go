@@ -86,6 +86,7 @@ type Optimizer struct {
 	WeightDecay     float64 `mapstructure:"weight_decay" yaml:"weight_decay"`
 	Nesterov        bool    `mapstructure:"nesterov" yaml:"nesterov"`
 	Eta             float64 `mapstructure:"eta" yaml:"eta"`
+	BiasLRFactor    float64 `mapstructure:"bias_lr_factor" yaml:"bias_lr_factor"`
 	Schedule        string  `mapstructure:"schedule" yaml:"schedule"`
 	WarmupEpochs    int     `mapstructure:"warmup_epochs" yaml:"warmup_epochs"`
 	FinalLRFraction float64 `mapstructure:"final_lr_fraction" yaml:"final_lr_fraction"`

@@ -98,3 +98,24 @@ func TestResolvedConfigRoundTrips(t *testing.T) {
 		t.Fatalf("resolved config does not round-trip:\n%s\n---\n%s", a, b)
 	}
 }
+
+func TestShippedConfigsLoad(t *testing.T) {
+	files, _ := filepath.Glob("../configs/*.yaml")
+	if len(files) < 4 {
+		t.Fatalf("found %d configs", len(files))
+	}
+	for _, f := range files {
+		e, err := Load(f, nil)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if len(e.Methods) != 4 {
+			t.Errorf("%s: methods %v", f, e.Methods)
+		}
+	}
+	e, _ := Load("../configs/paper-nyud2.yaml", nil)
+	if e.Data.ImageSize != 224 || e.Pretrain.Batch != 64 || e.Pretrain.Epochs != 500 || e.Model.Width != 64 {
+		t.Errorf("paper config drifted from §IV-A: %+v %+v", e.Data, e.Pretrain)
+	}
+}

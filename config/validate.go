@@ -59,7 +59,10 @@ func (e *Experiment) Validate() error {
 	for _, m := range e.Methods {
 		c.oneOf("methods", m, Methods...)
 	}
-	c.oneOf("data.kind", e.Data.Kind, "synthetic")
+	c.oneOf("data.kind", e.Data.Kind, "synthetic", "nyud2", "folder")
+	if e.Data.Kind != "synthetic" && e.Data.Path == "" {
+		c.add("data.path", `""`, "the dataset location for data.kind "+e.Data.Kind)
+	}
 	c.atLeast("data.image_size", e.Data.ImageSize, 0)
 	if e.Data.ImageSize > 0 && e.Data.ImageSize < 16 {
 		c.add("data.image_size", e.Data.ImageSize, "0 (native) or at least 16")
@@ -114,6 +117,7 @@ func (e *Experiment) Validate() error {
 		c.positive(prefix+".optimizer.lr", o.LR)
 		c.prob(prefix+".optimizer.momentum", o.Momentum)
 		c.nonNegative(prefix+".optimizer.weight_decay", o.WeightDecay)
+		c.nonNegative(prefix+".optimizer.bias_lr_factor", o.BiasLRFactor)
 		c.oneOf(prefix+".optimizer.schedule", o.Schedule, "constant", "step", "cosine")
 		c.atLeast(prefix+".optimizer.warmup_epochs", o.WarmupEpochs, 0)
 		c.prob(prefix+".optimizer.final_lr_fraction", o.FinalLRFraction)

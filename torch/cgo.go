@@ -30,6 +30,9 @@ func init() {
 	if os.Getenv("OMP_NUM_THREADS") == "" {
 		SetNumThreads(runtime.NumCPU())
 	}
+	if os.Getenv("SEMCOM_KEEP_DENORMALS") == "" {
+		SetFlushDenormal(true)
+	}
 }
 
 // check turns a shim error into a panic with *Error, freeing the C error.

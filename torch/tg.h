@@ -191,7 +191,10 @@ TG_API tg_error tg_reference_optim(int kind, const tg_tensor *init, int n, int s
                                    double eps, tg_tensor *out);
 
 /* runtime */
-TG_API void tg_set_num_threads(int n);
+TG_API void tg_set_num_threads(int n); /* also re-applies flush-denormal to the new thread pool */
+/* Flush denormal floats to zero on the calling thread and every thread of its intra-op pool (CPU speed:
+ * denormals can slow CPU kernels tenfold). Returns 0 where the CPU does not support it. */
+TG_API int tg_set_flush_denormal(int on);
 TG_API int tg_get_num_threads(void);
 TG_API int tg_cuda_available(void);
 TG_API int tg_cuda_device_count(void);

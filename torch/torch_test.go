@@ -598,3 +598,19 @@ func TestRuntimeControls(t *testing.T) {
 		}
 	}
 }
+
+func TestFlushDenormal(t *testing.T) {
+	defer LockThread()()
+	tiny := math.SmallestNonzeroFloat32 * 4
+	defer SetFlushDenormal(true)
+	if !SetFlushDenormal(false) {
+		t.Skip("CPU without flush-to-zero")
+	}
+	if v := Scoped(func() *Tensor { return FromSlice([]float32{float32(tiny)}).MulScalar(1) }).Item(); v == 0 {
+		t.Fatal("denormal flushed with flushing off")
+	}
+	SetFlushDenormal(true)
+	if v := Scoped(func() *Tensor { return FromSlice([]float32{float32(tiny)}).MulScalar(1) }).Item(); v != 0 {
+		t.Fatalf("denormal %g kept with flushing on", v)
+	}
+}

@@ -29,6 +29,8 @@ func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
 		path, err := e.Pretrain(m, dir, resume)
 		var div *DivergedError
 		switch {
+		case errors.Is(err, ErrStopped):
+			return nil, err
 		case errors.As(err, &div):
 			e.Log.Error(div.Error())
 			diverged[m] = div.Error()
@@ -56,6 +58,8 @@ func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
 				rows, err := e.Finetune(FinetuneJob{Method: m, LabelFraction: frac, TrainSNR: snr, Init: encoders[m], Dir: dir}, resume)
 				var div *DivergedError
 				switch {
+				case errors.Is(err, ErrStopped):
+					return nil, err
 				case errors.As(err, &div):
 					e.Log.Error(div.Error())
 					c.Diverged = div.Error()

@@ -58,7 +58,9 @@ func (d *DivergedError) Error() string {
 func newOptimizer(c config.Optimizer, params []*torch.Tensor) optim.Optimizer {
 	switch c.Name {
 	case "lars":
-		return optim.NewLARS(params, c.LR, c.Momentum, c.WeightDecay, c.Eta)
+		l := optim.NewLARS(params, c.LR, c.Momentum, c.WeightDecay, c.Eta)
+		l.BiasLRFactor = c.BiasLRFactor
+		return l
 	case "adamw":
 		return optim.NewAdamW(params, c.LR, c.WeightDecay)
 	}

@@ -112,7 +112,6 @@ func TestPretrainThenFinetune(t *testing.T) {
 	}
 }
 
-
 func finetuneRows(t *testing.T, env *Env, dir string, resume bool) ([]Row, error) {
 	t.Helper()
 	os.MkdirAll(dir, 0o755)

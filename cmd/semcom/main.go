@@ -39,6 +39,7 @@ multi-modal self-supervised pre-training, then supervised fine-tuning through th
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
+			runtime.LockOSThread() // the goroutine running a command makes every torch call (main's is locked already)
 			return setupLogging(logFormat, logLevel)
 		},
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -60,5 +62,63 @@ func TestThousands(t *testing.T) {
 		if got := thousands(in); got != want {
 			t.Errorf("thousands(%d) = %q", in, got)
 		}
+	}
+}
+
+var tiny = []string{"--device", "cpu", "--set", "data.synthetic.train=32", "--set", "data.synthetic.test=16", "--set", "data.synthetic.size=16",
+	"--set", "data.synthetic.classes=4", "--set", "model.width=4", "--set", "model.feature_dim=8", "--set", "model.decoder_hidden=[8]",
+	"--set", "pretrain.epochs=1", "--set", "pretrain.batch=16", "--set", "finetune.epochs=2", "--set", "finetune.batch=16",
+	"--set", "channel.snrs_db=[5]", "--set", "methods=[proposed,supervised]"}
+
+func TestRunWritesReportAndResumes(t *testing.T) {
+	out := t.TempDir()
+	args := append([]string{"run", "--out", out, "--name", "t"}, tiny...)
+	stdout, err := run(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| 100% | 5 | proposed |", "| 100% | 5 | supervised |", "accuracy-vs-rounds-labels100.png"} {
+		if !strings.Contains(stdout, want) {
+			t.Fatalf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, f := range []string{"config.yaml", "summary.md", "summary.json", "accuracy-vs-rounds-labels100.png",
+		"pretrain/proposed/encoders.safetensors", "finetune/supervised-labels100-snr5/metrics.csv"} {
+		if _, err := os.Stat(filepath.Join(out, "t", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := run(t, args...); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("second run into the same folder: %v", err)
+	}
+	if again, err := run(t, append(args, "--resume")...); err != nil || !strings.Contains(again, "| 100% | 5 | proposed |") {
+		t.Fatalf("resume of a finished run: %v\n%s", err, again)
+	}
+	ev, err := run(t, append([]string{"eval", "--out", out, "--checkpoint", filepath.Join(out, "t", "finetune", "proposed-labels100-snr5"),
+		"--set", "channel.snrs_db=[0,20]"}, tiny[:len(tiny)-4]...)...)
+	if err != nil || !strings.Contains(ev, "SNR     20 dB: test accuracy") {
+		t.Fatalf("eval: %v\n%s", err, ev)
+	}
+}
+
+func TestConfigCommandsAndErrors(t *testing.T) {
+	d, err := run(t, "config", "defaults")
+	if err != nil || !strings.Contains(d, "lambda_shared: 0.0051") {
+		t.Fatalf("defaults: %v", err)
+	}
+	s, err := run(t, "config", "show", "--set", "pretrain.epochs=3")
+	if err != nil || !strings.Contains(s, "epochs: 3") {
+		t.Fatalf("show: %v\n%s", err, s)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("pretrain:\n  epoch: 3\n"), 0o644)
+	if _, err := run(t, "run", "-c", bad, "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "unknown key pretrain.epoch") || !strings.Contains(err.Error(), "bad.yaml") {
+		t.Fatalf("bad config: %v", err)
+	}
+	if _, err := run(t, "pretrain", "--method", "supervised", "--out", t.TempDir()); err == nil {
+		t.Fatal("pretrain accepted the supervised method")
+	}
+	if _, err := run(t, "finetune", "--init", "/nonexistent.safetensors", "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "--init") {
+		t.Fatalf("finetune with a missing --init: %v", err)
 	}
 }

@@ -20,12 +20,14 @@ import (
 
 // common flags of the training commands
 type runFlags struct {
-	config string
-	set    []string
-	out    string
-	name   string
-	device string
-	resume bool
+	config    string
+	set       []string
+	out       string
+	name      string
+	device    string
+	resume    bool
+	overwrite bool
+	stopAfter int
 }
 
 func (f *runFlags) bind(cmd *cobra.Command) {
@@ -35,6 +37,8 @@ func (f *runFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.name, "name", "", "run name, the run folder's name (overrides name)")
 	cmd.Flags().StringVar(&f.device, "device", "", "auto, cpu, cuda or cuda:N (overrides device)")
 	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue an interrupted run in the same folder: finished jobs are reused, interrupted ones resume from their checkpoints")
+	cmd.Flags().BoolVar(&f.overwrite, "overwrite", false, "delete an existing run folder of the same name first")
+	cmd.Flags().IntVar(&f.stopAfter, "stop-after", 0, "stop each job after this epoch (checkpointed; continue with --resume)")
 }
 
 // setup resolves the config, prepares the device and the data, and writes the resolved config into the run folder.
@@ -63,8 +67,13 @@ func (f *runFlags) setup() (*train.Env, error) {
 		torch.SetCudnnBenchmark(true)
 	}
 	dir := filepath.Join(exp.Out, exp.Name)
+	if f.overwrite && !f.resume {
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err == nil && !f.resume {
-		return nil, fmt.Errorf("run folder %s already holds a run: pass --resume to continue it, or choose another --name", dir)
+		return nil, fmt.Errorf("run folder %s already holds a run: pass --resume to continue it, --overwrite to replace it, or choose another --name", dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -81,7 +90,7 @@ func (f *runFlags) setup() (*train.Env, error) {
 	log := logrus.WithField("run", exp.Name)
 	log.Infof("%s: %d train / %d test samples, %d classes, modalities %s, %dpx; device %s; run folder %s",
 		ds.Name, ds.Train.N(), ds.Test.N(), len(ds.ClassNames), modalityNames(ds), ds.Train.Size(), dev, dir)
-	return &train.Env{Exp: exp, Data: ds, Dev: dev, Log: log, Dir: dir, Progress: progress.New}, nil
+	return &train.Env{Exp: exp, Data: ds, Dev: dev, Log: log, Dir: dir, Progress: progress.New, StopAfter: f.stopAfter}, nil
 }
 
 func modalityNames(ds *data.Dataset) string {
@@ -102,7 +111,7 @@ func loadData(exp *config.Experiment) (*data.Dataset, error) {
 		}
 		return ds, nil
 	}
-	return nil, fmt.Errorf("data.kind = %q: want synthetic", exp.Data.Kind)
+	return nil, fmt.Errorf("data.kind = %q: the NYU Depth V2 and folder readers are not part of this build yet; use data.kind: synthetic", exp.Data.Kind)
 }
 
 func newRunCmd() *cobra.Command {

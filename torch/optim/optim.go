@@ -101,28 +101,44 @@ func (s *SGD) LoadState(m map[string]*torch.Tensor, steps int64) error {
 }
 
 // LARS is layer-wise adaptive rate scaling as used by Barlow Twins and DeCUR: weight decay and the trust
-// ratio eta·‖w‖/‖g‖ apply to weights only; biases and BN parameters (1-d tensors) are left plain.
+// ratio eta·‖w‖/‖g‖ apply to weights only; biases and BN parameters (1-d tensors) are left plain and, as in
+// Barlow Twins (lr_biases = 0.0048 vs lr_weights = 0.2), take BiasLRFactor times the learning rate.
 type LARS struct {
 	Params                    []*torch.Tensor
 	Lr, Momentum, WeightDecay float64
-	Eta                       float64
-	adapt                     []bool
-	bufs                      []*torch.Tensor
+	Eta, BiasLRFactor         float64
+	weights, plain            group
 	steps                     int64
+}
+
+type group struct {
+	params, bufs []*torch.Tensor
+	mask         []bool
 }
 
 // NewLARS makes a LARS optimiser; 1-d parameters are excluded from adaptation and weight decay.
 func NewLARS(params []*torch.Tensor, lr, momentum, weightDecay, eta float64) *LARS {
-	adapt := make([]bool, len(params))
+	l := &LARS{Params: params, Lr: lr, Momentum: momentum, WeightDecay: weightDecay, Eta: eta, BiasLRFactor: 1}
+	bufs := stateBufs(params)
 	for i, p := range params {
-		adapt[i] = p.Dim() > 1
+		g := &l.plain
+		if p.Dim() > 1 {
+			g = &l.weights
+		}
+		g.params = append(g.params, p)
+		g.bufs = append(g.bufs, bufs[i])
+		g.mask = append(g.mask, p.Dim() > 1)
 	}
-	return &LARS{Params: params, Lr: lr, Momentum: momentum, WeightDecay: weightDecay, Eta: eta, adapt: adapt,
-		bufs: stateBufs(params)}
+	return l
 }
 
 func (l *LARS) Step() {
-	torch.LARSStep(l.Params, l.bufs, l.adapt, l.Lr, l.Momentum, l.WeightDecay, l.Eta)
+	if len(l.weights.params) > 0 {
+		torch.LARSStep(l.weights.params, l.weights.bufs, l.weights.mask, l.Lr, l.Momentum, l.WeightDecay, l.Eta)
+	}
+	if len(l.plain.params) > 0 {
+		torch.LARSStep(l.plain.params, l.plain.bufs, l.plain.mask, l.Lr*l.BiasLRFactor, l.Momentum, l.WeightDecay, l.Eta)
+	}
 	l.steps++
 }
 func (l *LARS) ZeroGrad()        { torch.ZeroGrad(l.Params) }
@@ -130,12 +146,16 @@ func (l *LARS) SetLR(lr float64) { l.Lr = lr }
 func (l *LARS) LR() float64      { return l.Lr }
 func (l *LARS) State() (map[string]*torch.Tensor, int64) {
 	m := map[string]*torch.Tensor{}
-	named(m, "momentum", l.bufs)
+	named(m, "momentum_weights", l.weights.bufs)
+	named(m, "momentum_plain", l.plain.bufs)
 	return m, l.steps
 }
 func (l *LARS) LoadState(m map[string]*torch.Tensor, steps int64) error {
 	l.steps = steps
-	return load(m, "momentum", l.bufs)
+	if err := load(m, "momentum_weights", l.weights.bufs); err != nil {
+		return err
+	}
+	return load(m, "momentum_plain", l.plain.bufs)
 }
 
 // AdamW is Adam with decoupled weight decay (PyTorch's formulation).

@@ -95,6 +95,7 @@ func TestLARSFormula(t *testing.T) {
 	b := torch.FromSlice([]float64{1, -1}).RequiresGrad_(true)      // 1-d: plain
 	ps := []*torch.Tensor{w, b}
 	o := NewLARS(ps, 0.5, 0.9, 0.1, 0.001)
+	o.BiasLRFactor = 0.5 // biases step with 0.25
 	step := func() {
 		torch.WithScope(func() {
 			o.ZeroGrad()
@@ -107,13 +108,16 @@ func TestLARSFormula(t *testing.T) {
 	q := 0.001 * 5 / math.Hypot(dp[0], dp[1])
 	wantW := []float64{3 - 0.5*q*dp[0], 4 - 0.5*q*dp[1]}
 	mu := []float64{q * dp[0], q * dp[1]}
-	wantB := []float64{1 - 0.5*2, -1 + 0.5*2}
+	wantB := []float64{1 - 0.25*2, -1 + 0.25*2}
 	step()
 	if d := maxDiff(w.Float64s(), wantW); d > 1e-12 {
 		t.Fatalf("LARS weight after step 1: %v, want %v", w.Float64s(), wantW)
 	}
 	if d := maxDiff(b.Float64s(), wantB); d > 1e-12 {
 		t.Fatalf("LARS bias after step 1: %v, want %v", b.Float64s(), wantB)
+	}
+	if st, _ := o.State(); len(st) != 2 {
+		t.Fatalf("LARS state has %d tensors, want a momentum buffer per parameter", len(st))
 	}
 	// Step 2 uses momentum on the stored buffer.
 	wv := w.Float64s()

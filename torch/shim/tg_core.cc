@@ -254,8 +254,31 @@ int tg_autocast_enabled(int device_type) {
 }
 
 // ---- runtime ----
+static std::atomic<int> flush_denormal{0};
+
+// The MXCSR flush-to-zero bits are per thread: set them on the caller and, through one parallel region with
+// a chunk per thread, on every OpenMP worker of the caller's pool (which persist between regions).
+static bool apply_flush_denormal(bool on) {
+  bool ok = at::globalContext().setFlushDenormal(on);
+  at::parallel_for(0, at::get_num_threads(), 1, [on](int64_t, int64_t) { at::globalContext().setFlushDenormal(on); });
+  return ok;
+}
+
+int tg_set_flush_denormal(int on) {
+  try {
+    flush_denormal = on != 0;
+    return apply_flush_denormal(on != 0);
+  } catch (...) {
+    return 0;
+  }
+}
+
 void tg_set_num_threads(int n) {
-  if (n > 0) at::set_num_threads(n);
+  try {
+    if (n > 0) at::set_num_threads(n);
+    if (flush_denormal) apply_flush_denormal(true);
+  } catch (...) {
+  }
 }
 int tg_get_num_threads(void) { return at::get_num_threads(); }
 int tg_cuda_available(void) {

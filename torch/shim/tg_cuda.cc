@@ -8,7 +8,7 @@ extern "C" {
 tg_error tg_cuda_memory(int device, int64_t *allocated, int64_t *reserved, int64_t *peak) {
   GUARD({
     auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
-    const size_t agg = static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE);
+    const size_t agg = 0;  // StatType::AGGREGATE, whose namespace moved between libtorch versions
     *allocated = stats.allocated_bytes[agg].current;
     *reserved = stats.reserved_bytes[agg].current;
     *peak = stats.allocated_bytes[agg].peak;

@@ -136,7 +136,12 @@ at::Tensor reduce(int op, const at::Tensor &a, at::IntArrayRef dims, bool keep, 
     case TG_R_VAR:
     case TG_R_STD: {
       at::OptionalIntArrayRef d = dims.empty() ? at::OptionalIntArrayRef() : at::OptionalIntArrayRef(dims);
-      return op == TG_R_VAR ? at::var(a, d, correction, keep) : at::std(a, d, correction, keep);
+#if TG_AT_LEAST(2, 0)
+      c10::optional<at::Scalar> corr = at::Scalar(correction);  // 2.0 made the correction a Scalar
+#else
+      c10::optional<int64_t> corr = correction;
+#endif
+      return op == TG_R_VAR ? at::var(a, d, corr, keep) : at::std(a, d, corr, keep);
     }
     case TG_R_ARGMAX: {
       if (dims.size() != 1) throw std::invalid_argument("argmax takes exactly one dim");
