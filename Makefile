@@ -65,6 +65,8 @@ ifeq ($(SYSTEM_TORCH),1)
 	@dpkg -s libtorch-dev >/dev/null 2>&1 || { echo "installing libtorch-dev (apt-get)"; \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libtorch-dev g++ make; }
 endif
+	@pkg-config --exists hdf5 2>/dev/null || { echo "installing libhdf5-dev (apt-get)"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libhdf5-dev pkg-config; }
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.24+ (https://go.dev/dl) or 'apt-get install golang-go'"; exit 1; }
 
 FLAGS_STAMP := $(OBJ_DIR)/flags.txt
@@ -84,7 +86,7 @@ $(SHIM): $(OBJS)
 
 shim: $(SHIM)
 
-$(BIN_DIR)/semcom: $(SHIM) FORCE
+$(BIN_DIR)/semcom: $(SHIM) deps FORCE
 	@mkdir -p $(@D)
 	$(GO) build -o $@ ./cmd/semcom
 
@@ -92,13 +94,12 @@ $(BIN_DIR)/semcom: $(SHIM) FORCE
 demo: $(BIN_DIR)/semcom
 	$(BIN_DIR)/semcom run --config configs/demo.yaml --out runs --overwrite
 
-test: $(SHIM)
+test: $(SHIM) deps
 	$(GO) vet ./...
 	$(GOTEST) ./...
 
 bench: $(SHIM) deps-bench
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 10x ./models/
-	/usr/bin/python3 bench/torch_step.py
+	bash bench/compare.sh 5
 
 deps-bench:
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { (apt-get update -qq || true) && \
@@ -119,7 +120,7 @@ check-shim: $(SHIM)
 	readelf -d $(SHIM) | grep -E 'NEEDED|RUNPATH'
 
 env:
-	@echo export CGO_LDFLAGS='"$(CGO_LDFLAGS)"' LD_LIBRARY_PATH='$(SHIM_DIR)'
+	@printf "export CGO_LDFLAGS='%s' LD_LIBRARY_PATH='%s'\n" '$(CGO_LDFLAGS)' '$(SHIM_DIR)'
 
 clean:
 	rm -rf build

@@ -42,6 +42,15 @@ type Data struct {
 	ImageSize      int       `mapstructure:"image_size" yaml:"image_size"`
 	LabelFractions []float64 `mapstructure:"label_fractions" yaml:"label_fractions"`
 	Synthetic      Synthetic `mapstructure:"synthetic" yaml:"synthetic"`
+	NYUD2          NYUD2     `mapstructure:"nyud2" yaml:"nyud2"`
+}
+
+// NYUD2 locates NYU Depth V2's official files and sizes the prepared cache.
+type NYUD2 struct {
+	Mat        string `mapstructure:"mat" yaml:"mat"`
+	Splits     string `mapstructure:"splits" yaml:"splits"`
+	Size       int    `mapstructure:"size" yaml:"size"`
+	ClassOrder string `mapstructure:"class_order" yaml:"class_order"`
 }
 
 // Synthetic sizes the embedded synthetic RGB-D scenes.

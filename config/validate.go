@@ -75,6 +75,14 @@ func (e *Experiment) Validate() error {
 			c.add("data.label_fractions", f, "fractions in (0, 1]")
 		}
 	}
+	n := e.Data.NYUD2
+	if n.Size < 16 {
+		c.add("data.nyud2.size", n.Size, "at least 16 pixels")
+	}
+	c.oneOf("data.nyud2.class_order", n.ClassOrder, "gupta", "alphabetical")
+	if (n.Mat == "") != (n.Splits == "") {
+		c.add("data.nyud2", fmt.Sprintf("mat=%q splits=%q", n.Mat, n.Splits), "both mat and splits, or neither")
+	}
 	s := e.Data.Synthetic
 	c.atLeast("data.synthetic.classes", s.Classes, 2)
 	c.atLeast("data.synthetic.size", s.Size, 16)

@@ -15,7 +15,7 @@ import (
 
 func init() {
 	// libtorch keeps grad mode, autocast and CUDA streams per OS thread: every torch call runs on main's thread.
-	runtime.LockOSThread()
+	torch.LockThread()
 }
 
 var version = "dev"
@@ -39,13 +39,13 @@ multi-modal self-supervised pre-training, then supervised fine-tuning through th
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
-			runtime.LockOSThread() // the goroutine running a command makes every torch call (main's is locked already)
+			torch.LockThread() // the goroutine running a command makes every torch call (and gets the thread settings)
 			return setupLogging(logFormat, logLevel)
 		},
 	}
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newConfigCmd(), newModelCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newDataCmd(), newConfigCmd(), newModelCmd(), newVersionCmd())
 	return root
 }
 

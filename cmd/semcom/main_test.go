@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/semcom/semcom/data/nyud2"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -120,5 +122,55 @@ func TestConfigCommandsAndErrors(t *testing.T) {
 	}
 	if _, err := run(t, "finetune", "--init", "/nonexistent.safetensors", "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "--init") {
 		t.Fatalf("finetune with a missing --init: %v", err)
+	}
+}
+
+// TestDataPrepareInspectAndTrain builds a labeled .mat in the official layout with 1449 tiny synthetic frames
+// and the real scene types, prepares it with the real splits.mat, inspects it, and trains on it.
+func TestDataPrepareInspectAndTrain(t *testing.T) {
+	labels := "../../../shared/data/nyud2-samples/labels/"
+	raw, err := os.ReadFile(labels + "sceneTypes.txt")
+	if err != nil {
+		t.Skip(err)
+	}
+	scenes := strings.Fields(string(raw))
+	images := make([][]uint8, len(scenes))
+	depths := make([][]float32, len(scenes))
+	for i := range scenes {
+		images[i] = make([]uint8, 16*16*3)
+		depths[i] = make([]float32, 16*16)
+		for k := range images[i] {
+			images[i][k] = uint8((i*7 + k) % 251)
+		}
+		for k := range depths[i] {
+			depths[i][k] = float32((i+k)%100) / 10
+		}
+	}
+	dir := t.TempDir()
+	mat := filepath.Join(dir, "nyu_depth_v2_labeled.mat")
+	if err := nyud2.WriteLabeled(mat, 16, 16, images, depths, scenes); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	out, err := run(t, "data", "prepare", "--mat", mat, "--splits", labels+"splits.mat", "--out", cache, "--size", "16")
+	if err != nil || !strings.Contains(out, "795 train / 654 test") {
+		t.Fatalf("prepare: %v\n%s", err, out)
+	}
+	out, err = run(t, "data", "inspect", cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"16×16 images", "bedroom    192   191", "others    128    41", "bookstore     25    11", "total    795   654"} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Fatalf("inspect lacks %q:\n%s", want, out)
+		}
+	}
+	args := append([]string{"run", "--out", dir, "--name", "nyu", "--set", "data.kind=nyud2", "--set", "data.path=" + cache,
+		"--set", "methods=[supervised]", "--set", "finetune.epochs=1"}, tiny[:len(tiny)-2]...)
+	if out, err := run(t, args...); err != nil || !strings.Contains(out, "| 100% | 5 | supervised |") {
+		t.Fatalf("training on the cache: %v\n%s", err, out)
+	}
+	if _, err := run(t, "data", "prepare", "--mat", labels+"splits.mat", "--splits", labels+"splits.mat", "--out", cache); err == nil || !strings.Contains(err.Error(), "not an HDF5") {
+		t.Fatalf("prepare from a v5 file as the labeled .mat: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/semcom/semcom/config"
 	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/data/nyud2"
 	"github.com/semcom/semcom/internal/progress"
 	"github.com/semcom/semcom/report"
 	"github.com/semcom/semcom/torch"
@@ -110,8 +111,36 @@ func loadData(exp *config.Experiment) (*data.Dataset, error) {
 			return nil, fmt.Errorf("data.%w", err)
 		}
 		return ds, nil
+	case "nyud2":
+		n := exp.Data.NYUD2
+		if n.Mat != "" {
+			bar := progress.New("preparing NYU Depth V2", 1449)
+			last := 0
+			_, reused, err := nyud2.Prepare(n.Mat, n.Splits, exp.Data.Path, n.Size, nyud2.ClassOrder(n.ClassOrder), func(done, total int) {
+				bar.Add(done-last, "")
+				last = done
+			})
+			bar.Finish()
+			if err != nil {
+				return nil, fmt.Errorf("data.nyud2: %w", err)
+			}
+			if !reused {
+				logrus.Infof("prepared the NYU Depth V2 cache in %s", exp.Data.Path)
+			}
+		}
+		ds, _, err := nyud2.LoadCache(exp.Data.Path)
+		if err != nil {
+			return nil, fmt.Errorf("data.path: %w", err)
+		}
+		return ds, nil
+	case "folder":
+		ds, err := nyud2.LoadFolder(exp.Data.Path, exp.Data.NYUD2.Size)
+		if err != nil {
+			return nil, fmt.Errorf("data.path: %w", err)
+		}
+		return ds, nil
 	}
-	return nil, fmt.Errorf("data.kind = %q: the NYU Depth V2 and folder readers are not part of this build yet; use data.kind: synthetic", exp.Data.Kind)
+	return nil, fmt.Errorf("data.kind = %q: want synthetic, nyud2 or folder", exp.Data.Kind)
 }
 
 func newRunCmd() *cobra.Command {
