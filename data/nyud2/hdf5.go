@@ -28,10 +28,18 @@ static int h5_dims(hid_t f, const char *name, unsigned long long *dims) {
 	return r;
 }
 
-// h5_read_item reads item n along the first dimension of dataset name into buf (kind 0 uint8, 1 float32).
-static int h5_read_item(hid_t f, const char *name, unsigned long long n, int kind, void *buf) {
-	hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-	if (d < 0) return -1;
+// h5_open_cached opens a dataset with a 256 MiB chunk cache, so that chunks spanning several images are
+// decompressed once while the images are read in order.
+static hid_t h5_open_cached(hid_t f, const char *name) {
+	hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+	H5Pset_chunk_cache(dapl, 12421, 256u << 20, 1.0);
+	hid_t d = H5Dopen2(f, name, dapl);
+	H5Pclose(dapl);
+	return d;
+}
+
+// h5_read_item reads item n along the first dimension of the open dataset d into buf (kind 0 uint8, 1 float32).
+static int h5_read_item(hid_t d, unsigned long long n, int kind, void *buf) {
 	hid_t fs = H5Dget_space(d);
 	int r = H5Sget_simple_extent_ndims(fs);
 	hsize_t dims[8], start[8] = {0}, count[8];
@@ -44,7 +52,6 @@ static int h5_read_item(hid_t f, const char *name, unsigned long long n, int kin
 	if (e >= 0) e = H5Dread(d, kind == 0 ? H5T_NATIVE_UCHAR : H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, buf);
 	H5Sclose(ms);
 	H5Sclose(fs);
-	H5Dclose(d);
 	return e < 0 ? -1 : 0;
 }
 
@@ -145,8 +152,9 @@ func init() {
 
 // Labeled is an open nyu_depth_v2_labeled.mat.
 type Labeled struct {
-	path string
-	f    C.hid_t
+	path           string
+	f              C.hid_t
+	images, depths C.hid_t // kept open for their chunk caches
 	// N images of W×H pixels (640×480 in the official file).
 	N, W, H int
 }
@@ -209,12 +217,25 @@ func OpenLabeled(path string) (*Labeled, error) {
 	if n := st[0] * st[len(st)-1]; len(st) != 2 || n != l.N {
 		return bad("sceneTypes has shape %v, want one entry per image (%d)", st, l.N)
 	}
+	for _, d := range []struct {
+		name string
+		dst  *C.hid_t
+	}{{"images", &l.images}, {"depths", &l.depths}} {
+		cn := C.CString(d.name)
+		*d.dst = C.h5_open_cached(f, cn)
+		C.free(unsafe.Pointer(cn))
+		if *d.dst < 0 {
+			return bad("cannot open %s", d.name)
+		}
+	}
 	return l, nil
 }
 
 // Close releases the file.
 func (l *Labeled) Close() {
 	h5.Lock()
+	C.H5Dclose(l.images)
+	C.H5Dclose(l.depths)
 	C.H5Fclose(l.f)
 	h5.Unlock()
 }
@@ -222,7 +243,7 @@ func (l *Labeled) Close() {
 // Image returns image i (0-based) as H×W×3 uint8, row-major (undoing the reversed HDF5 axes).
 func (l *Labeled) Image(i int) ([]uint8, error) {
 	buf := make([]uint8, 3*l.W*l.H)
-	if err := l.read("images", i, 0, unsafe.Pointer(&buf[0])); err != nil {
+	if err := l.read("images", l.images, i, 0, unsafe.Pointer(&buf[0])); err != nil {
 		return nil, err
 	}
 	out := make([]uint8, len(buf))
@@ -239,7 +260,7 @@ func (l *Labeled) Image(i int) ([]uint8, error) {
 // Depth returns depth map i (0-based) in metres as H×W float32, row-major.
 func (l *Labeled) Depth(i int) ([]float32, error) {
 	buf := make([]float32, l.W*l.H)
-	if err := l.read("depths", i, 1, unsafe.Pointer(&buf[0])); err != nil {
+	if err := l.read("depths", l.depths, i, 1, unsafe.Pointer(&buf[0])); err != nil {
 		return nil, err
 	}
 	out := make([]float32, len(buf))
@@ -251,15 +272,13 @@ func (l *Labeled) Depth(i int) ([]float32, error) {
 	return out, nil
 }
 
-func (l *Labeled) read(name string, i, kind int, buf unsafe.Pointer) error {
+func (l *Labeled) read(name string, d C.hid_t, i, kind int, buf unsafe.Pointer) error {
 	if i < 0 || i >= l.N {
 		return fmt.Errorf("%s: %s index %d outside 0..%d", l.path, name, i, l.N-1)
 	}
-	cn := C.CString(name)
-	defer C.free(unsafe.Pointer(cn))
 	h5.Lock()
 	defer h5.Unlock()
-	if C.h5_read_item(l.f, cn, C.ulonglong(i), C.int(kind), buf) != 0 {
+	if C.h5_read_item(d, C.ulonglong(i), C.int(kind), buf) != 0 {
 		return fmt.Errorf("%s: reading %s[%d] failed (truncated or damaged file?)", l.path, name, i)
 	}
 	return nil
