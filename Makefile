@@ -6,7 +6,7 @@
 #   make shim LIBTORCH=pip   shim against the libtorch inside the active Python's torch wheel (CUDA if it has it)
 #   make shim LIBTORCH=/opt/libtorch   shim against an unpacked libtorch (include/ + lib/)
 #   make env                 exports for running go test / gopls by hand
-#   make bench               Go vs PyTorch training-step benchmark (CPU)
+#   make bench               Go vs PyTorch benchmarks on CPU: the ResNet-18 step, and semcom's two training steps vs PyTorch
 #
 # The Go code links only against build/lib/libtgshim.so; libtorch is reached through the shim's RUNPATH.
 
@@ -55,7 +55,8 @@ SHIM_LDFLAGS  := -shared -L$(TORCH_LIB) -Wl,-rpath,$(TORCH_LIB) \
 export CGO_ENABLED := 1
 export CGO_LDFLAGS := -L$(SHIM_DIR) -Wl,-rpath,$(SHIM_DIR) -Wl,-rpath,$$ORIGIN/../lib
 
-GOTEST := TG_EXPECT_TORCH=$(TORCH_EXPECT) TG_REQUIRE_CUDA=$(TORCH_CUDA) $(GO) test -count=1
+# Passive OpenMP waiting: test packages run two at a time, and spinning OpenMP threads would fight over the cores.
+GOTEST := OMP_WAIT_POLICY=passive TG_EXPECT_TORCH=$(TORCH_EXPECT) TG_REQUIRE_CUDA=$(TORCH_CUDA) $(GO) test -count=1
 
 all: $(BIN_DIR)/semcom
 
@@ -98,8 +99,11 @@ test: $(SHIM) deps
 	$(GO) vet ./...
 	$(GOTEST) ./...
 
-bench: $(SHIM) deps-bench
+bench: $(BIN_DIR)/semcom deps-bench
 	bash bench/compare.sh 5
+	$(BIN_DIR)/semcom bench --device cpu --size 32 --width 16 --batch 64 --steps 5 --repeats 3 --json > build/bench-semcom.json
+	cd bench && /usr/bin/python3 pytorch_reference.py --device cpu --size 32 --width 16 --batch 64 --steps 5 --repeats 3 > ../build/bench-pytorch.json
+	/usr/bin/python3 bench/ratios.py build/bench-semcom.json build/bench-pytorch.json
 
 deps-bench:
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { (apt-get update -qq || true) && \

@@ -20,19 +20,20 @@ var defaultsYAML []byte
 
 // Experiment is one configuration of the whole protocol.
 type Experiment struct {
-	Name       string     `mapstructure:"name" yaml:"name"`
-	Seed       uint64     `mapstructure:"seed" yaml:"seed"`
-	Device     string     `mapstructure:"device" yaml:"device"`
-	Threads    int        `mapstructure:"threads" yaml:"threads"`
-	Out        string     `mapstructure:"out" yaml:"out"`
-	Methods    []string   `mapstructure:"methods" yaml:"methods"`
-	Data       Data       `mapstructure:"data" yaml:"data"`
-	Model      Model      `mapstructure:"model" yaml:"model"`
-	Channel    Channel    `mapstructure:"channel" yaml:"channel"`
-	Pretrain   Pretrain   `mapstructure:"pretrain" yaml:"pretrain"`
-	Finetune   Finetune   `mapstructure:"finetune" yaml:"finetune"`
-	Eval       Eval       `mapstructure:"eval" yaml:"eval"`
-	Checkpoint Checkpoint `mapstructure:"checkpoint" yaml:"checkpoint"`
+	Name       string      `mapstructure:"name" yaml:"name"`
+	Seed       uint64      `mapstructure:"seed" yaml:"seed"`
+	Device     string      `mapstructure:"device" yaml:"device"`
+	Threads    int         `mapstructure:"threads" yaml:"threads"`
+	Out        string      `mapstructure:"out" yaml:"out"`
+	Methods    []string    `mapstructure:"methods" yaml:"methods"`
+	Data       Data        `mapstructure:"data" yaml:"data"`
+	Model      Model       `mapstructure:"model" yaml:"model"`
+	Channel    Channel     `mapstructure:"channel" yaml:"channel"`
+	Pretrain   Pretrain    `mapstructure:"pretrain" yaml:"pretrain"`
+	Finetune   Finetune    `mapstructure:"finetune" yaml:"finetune"`
+	Perf       Performance `mapstructure:"performance" yaml:"performance"`
+	Eval       Eval        `mapstructure:"eval" yaml:"eval"`
+	Checkpoint Checkpoint  `mapstructure:"checkpoint" yaml:"checkpoint"`
 }
 
 // Data selects and sizes the dataset.
@@ -159,6 +160,13 @@ type Finetune struct {
 	LabelSmoothing float64   `mapstructure:"label_smoothing" yaml:"label_smoothing"`
 	Optimizer      Optimizer `mapstructure:"optimizer" yaml:"optimizer"`
 	Augment        Augment   `mapstructure:"augment" yaml:"augment"`
+}
+
+// Performance switches how a step runs on the device.
+type Performance struct {
+	AMP          string `mapstructure:"amp" yaml:"amp"`
+	ChannelsLast string `mapstructure:"channels_last" yaml:"channels_last"`
+	SyncEvery    int    `mapstructure:"sync_every" yaml:"sync_every"`
 }
 
 // Eval configures evaluation.

@@ -164,6 +164,9 @@ func (e *Experiment) Validate() error {
 	if f.LabelSmoothing < 0 || f.LabelSmoothing >= 1 {
 		c.add("finetune.label_smoothing", f.LabelSmoothing, "a value in [0, 1)")
 	}
+	c.oneOf("performance.amp", e.Perf.AMP, "auto", "on", "off")
+	c.oneOf("performance.channels_last", e.Perf.ChannelsLast, "auto", "on", "off")
+	c.atLeast("performance.sync_every", e.Perf.SyncEvery, 0)
 	c.atLeast("eval.batch", e.Eval.Batch, 1)
 	c.atLeast("eval.every", e.Eval.Every, 1)
 	c.atLeast("checkpoint.every", e.Checkpoint.Every, 1)

@@ -48,9 +48,17 @@ for bin in build/test/*.test; do
   step "go test $pkg (all tests, CUDA required)" bash -c "cd $dir && timeout 240 $PWD/$bin -test.count=1 -test.v 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|CUDA' | grep -v '=== RUN'"
 done
 
-section benchmarks
-(cd models && timeout 120 ../build/test/models.test -test.run '^$' -test.bench TrainStep -test.benchtime 20x -test.count 3)
-timeout 120 $PY bench/torch_step.py --device cuda --steps 20 --repeats 3
+section "benchmarks: one ResNet-18 classification step, Go vs PyTorch"
+(cd models && timeout 90 ../build/test/models.test -test.run '^$' -test.bench TrainStep -test.benchtime 20x -test.count 3)
+timeout 90 $PY bench/torch_step.py --device cuda --steps 20 --repeats 3
+
+section "benchmarks: paper scale (224x224, width 64, batch 64), semcom vs PyTorch reference and tuned"
+timeout 150 build/bin/semcom bench --device cuda --size 224 --width 64 --batch 64 --steps 20 --repeats 3 --json | tee "$OUT/bench-semcom.json"
+(cd bench && timeout 200 $PY pytorch_reference.py --device cuda --size 224 --width 64 --batch 64 --steps 20 --repeats 3 --workers 8) | tee "$OUT/bench-pytorch.json"
+$PY bench/ratios.py "$OUT/bench-semcom.json" "$OUT/bench-pytorch.json" || true
+
+section "memory: 1000 fine-tuning steps at paper scale"
+step "GPU memory flat over 1000 steps" build/bin/semcom bench --device cuda --size 224 --width 64 --batch 64 --step finetune --steps 1000 --repeats 1 --warmup 20 --check-flat
 
 section result
 echo "failures: $fails"

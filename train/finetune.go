@@ -12,7 +12,6 @@ import (
 	"github.com/semcom/semcom/data"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/torch/safetensors"
-	"github.com/semcom/semcom/train/loss"
 )
 
 // FinetuneJob is one Stage-II run.
@@ -113,7 +112,7 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 			}
 		}
 	}
-	sys.To(e.Dev)
+	e.prepare(sys)
 	idx, err := data.LabelFraction(e.Data.Train.Labels.Int64s(), job.LabelFraction, x.Seed+7)
 	if err != nil {
 		return nil, err
@@ -151,17 +150,18 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 	}
 	aug := augmentOf(x.Finetune.Augment)
 	size := e.imageSize()
+	sp := e.speed()
 	rng := x.Channel.TrainSNRRangeDB
 	bar := e.bar(fmt.Sprintf("finetune %s %g%% %gdB", job.Method, 100*job.LabelFraction, job.TrainSNR), total)
 	defer bar.Finish()
 	bar.Add(startEpoch*spe, "")
 	step := startEpoch * spe
 	for epoch := startEpoch + 1; epoch <= x.Finetune.Epochs; epoch++ {
-		sum, count := 0.0, 0
+		meter := newLossMeter(e.Dev, sp.syncEvery)
 		lr := 0.0
 		for bi, ix := range batches(gens["data"], n, batch, e.Dev) {
 			var lossV float64
-			ok := true
+			var ok bool
 			snr := job.TrainSNR
 			if len(rng) == 2 {
 				snr = torch.Uniform(gens["snr"], rng[0], rng[1]+1e-9, torch.Float64, torch.CPU).Item()
@@ -170,35 +170,24 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 				lr = sched.At(step, total)
 				opt.SetLR(lr)
 				xs, y := train.Batch(ix)
-				for m, enc := range sys.Encoders {
-					xs[m] = enc.Modality.Normalize(aug.Apply(gens["augment"], xs[m], enc.Modality, size))
-				}
-				l := loss.CrossEntropy(e.transmitAndDecode(sys, xs, true, snr, gens["channel"]), y, x.Finetune.LabelSmoothing)
-				opt.ZeroGrad()
-				l.Backward()
-				if x.Finetune.GradClip > 0 {
-					gn := torch.GradNorm(params)
-					if v, fin := finite(gn); !fin {
-						lossV, ok = v, false
-						return
-					}
-					torch.ClipGrad(params, gn, x.Finetune.GradClip)
-				}
-				opt.Step()
-				lossV, ok = finite(l)
+				l := e.finetuneBatchLoss(sys, xs, y, aug, size, snr, gens["augment"], gens["channel"])
+				update(opt, params, l, x.Finetune.GradClip)
+				lossV, ok = meter.add(l)
 			})
 			ix.Free()
 			if !ok {
-				return metrics.Rows, &DivergedError{Stage: "finetune", Method: job.Method, Epoch: epoch, Step: bi + 1, What: "loss or gradient", Value: lossV}
+				return metrics.Rows, &DivergedError{Stage: "finetune", Method: job.Method, Epoch: epoch, Step: bi + 1, What: "loss", Value: lossV}
 			}
 			ledger.FinetuneRound(min(batch, n), int64(len(sys.Encoders)), sys.K)
-			sum += lossV
-			count++
 			step++
-			bar.Add(1, fmt.Sprintf("epoch %d loss %.4f", epoch, lossV))
+			bar.Add(1, fmt.Sprintf("epoch %d", epoch))
+		}
+		mean, ok := meter.mean()
+		if !ok {
+			return metrics.Rows, &DivergedError{Stage: "finetune", Method: job.Method, Epoch: epoch, Step: spe, What: "loss", Value: mean}
 		}
 		row := Row{Stage: "finetune", Method: job.Method, LabelFraction: job.LabelFraction, TrainSNR: &job.TrainSNR,
-			Epoch: epoch, Loss: sum / float64(count), LR: lr, Ledger: ledger}
+			Epoch: epoch, Loss: mean, LR: lr, Ledger: ledger}
 		if epoch%x.Eval.Every == 0 || epoch == x.Finetune.Epochs {
 			row.Accuracy = e.Evaluate(sys, e.Data.Test, snrs)
 		}
@@ -249,6 +238,6 @@ func (e *Env) EvaluateCheckpoint(path string) (map[string]float64, error) {
 	if err := sys.Load(model, "encoder", "decoder"); err != nil {
 		return nil, fmt.Errorf("%s: %w (does the config's model section match the run's?)", path, err)
 	}
-	sys.To(e.Dev)
+	e.prepare(sys)
 	return e.Evaluate(sys, e.Data.Test, e.Exp.Channel.SNRsDB), nil
 }

@@ -102,7 +102,7 @@ func (e *Env) Pretrain(method, dir string, resume bool) (string, error) {
 			}
 		}
 	}
-	sys.To(e.Dev)
+	e.prepare(sys)
 	params := sys.Params("encoder", "projector")
 	opt := newOptimizer(x.Pretrain.Optimizer, params)
 	gens := map[string]*torch.Generator{"data": torch.NewGenerator(torch.CPU, x.Seed+101), "augment": torch.NewGenerator(e.Dev, x.Seed+102)}
@@ -130,60 +130,38 @@ func (e *Env) Pretrain(method, dir string, resume bool) (string, error) {
 	}
 	aug := augmentOf(x.Pretrain.Augment)
 	size := e.imageSize()
-	twoViews := method == MethodProposed || !e.crossModal(method) // cross-modal baselines compare first views only
+	sp := e.speed()
 	bar := e.bar("pretrain "+method, total)
 	defer bar.Finish()
 	bar.Add(startEpoch*spe, "")
 	step := startEpoch * spe
 	for epoch := startEpoch + 1; epoch <= x.Pretrain.Epochs; epoch++ {
-		sum, count := 0.0, 0
+		meter := newLossMeter(e.Dev, sp.syncEvery)
 		lr := 0.0
 		for bi, idx := range batches(gens["data"], n, batch, e.Dev) {
-			var lossV float64
 			var ok bool
+			var lossV float64
 			torch.WithScope(func() {
 				lr = sched.At(step, total)
 				opt.SetLR(lr)
 				xs, _ := e.Data.Train.Batch(idx)
-				views := make([][2]*torch.Tensor, len(sys.Encoders))
-				for m, enc := range sys.Encoders {
-					for v := range 2 {
-						if v == 1 && !twoViews {
-							continue
-						}
-						in := enc.Modality.Normalize(aug.Apply(gens["augment"], xs[m], enc.Modality, size))
-						z := enc.SemanticFeatures(in, true)
-						if sys.Projectors[m] != nil {
-							z = sys.Projectors[m].Forward(z, true)
-						}
-						views[m][v] = z
-					}
-				}
-				l := e.pretrainLoss(method, views)
-				opt.ZeroGrad()
-				l.Backward()
-				if x.Pretrain.GradClip > 0 {
-					gn := torch.GradNorm(params)
-					if v, fin := finite(gn); !fin {
-						lossV, ok = v, false
-						return
-					}
-					torch.ClipGrad(params, gn, x.Pretrain.GradClip)
-				}
-				opt.Step()
-				lossV, ok = finite(l)
+				l := e.pretrainBatchLoss(sys, method, xs, aug, size, gens["augment"])
+				update(opt, params, l, x.Pretrain.GradClip)
+				lossV, ok = meter.add(l)
 			})
 			idx.Free()
 			if !ok {
-				return "", &DivergedError{Stage: "pretrain", Method: method, Epoch: epoch, Step: bi + 1, What: "loss or gradient", Value: lossV}
+				return "", &DivergedError{Stage: "pretrain", Method: method, Epoch: epoch, Step: bi + 1, What: "loss", Value: lossV}
 			}
 			ledger.PretrainStep(batch, int64(len(sys.Encoders)), sys.K, e.crossModal(method))
-			sum += lossV
-			count++
 			step++
-			bar.Add(1, fmt.Sprintf("epoch %d loss %.4f", epoch, lossV))
+			bar.Add(1, fmt.Sprintf("epoch %d", epoch))
 		}
-		row := Row{Stage: "pretrain", Method: method, LabelFraction: 0, Epoch: epoch, Loss: sum / float64(count), LR: lr,
+		mean, ok := meter.mean()
+		if !ok {
+			return "", &DivergedError{Stage: "pretrain", Method: method, Epoch: epoch, Step: spe, What: "loss", Value: mean}
+		}
+		row := Row{Stage: "pretrain", Method: method, LabelFraction: 0, Epoch: epoch, Loss: mean, LR: lr,
 			Ledger: ledger, WallSeconds: clk.seconds()}
 		if err := metrics.Append(row); err != nil {
 			return "", err

@@ -204,3 +204,34 @@ func TestRunProtocol(t *testing.T) {
 		t.Fatal("supervised baseline was pre-trained")
 	}
 }
+
+func TestBenchAndMemoryFlatness(t *testing.T) {
+	defer torch.LockThread()()
+	env := tinyEnv(t, "performance.channels_last=on")
+	res, err := env.Bench(BenchConfig{Batch: 8, Size: 16, Width: 8, Steps: 3, Warmup: 1, Repeats: 2, CheckFlat: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Step != "pretrain" || res[1].Step != "finetune" {
+		t.Fatalf("results %+v", res)
+	}
+	for _, r := range res {
+		if r.MsPerStep <= 0 || len(r.RepeatsMs) != 2 || r.SamplesPerSec <= 0 || r.PeakBytes <= 0 {
+			t.Fatalf("result %+v", r)
+		}
+	}
+	only, err := env.Bench(BenchConfig{Batch: 8, Size: 16, Width: 8, Steps: 1, Warmup: 0, Repeats: 1, Only: "finetune"})
+	if err != nil || len(only) != 1 || only[0].Step != "finetune" {
+		t.Fatalf("only finetune: %v %+v", err, only)
+	}
+}
+
+func TestDivergenceFoundWithSparseLossReads(t *testing.T) {
+	defer torch.LockThread()()
+	env := tinyEnv(t, "performance.sync_every=1000", "finetune.optimizer.lr=1e30", "finetune.optimizer.schedule=constant")
+	_, err := finetuneRows(t, env, filepath.Join(env.Dir, "sparse"), false)
+	var div *DivergedError
+	if !errors.As(err, &div) || div.Epoch != 1 {
+		t.Fatalf("want divergence reported at the end of epoch 1, got %v", err)
+	}
+}

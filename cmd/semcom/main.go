@@ -45,7 +45,7 @@ multi-modal self-supervised pre-training, then supervised fine-tuning through th
 	}
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newDataCmd(), newConfigCmd(), newModelCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newDataCmd(), newBenchCmd(), newConfigCmd(), newModelCmd(), newVersionCmd())
 	return root
 }
 

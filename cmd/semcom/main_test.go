@@ -174,3 +174,16 @@ func TestDataPrepareInspectAndTrain(t *testing.T) {
 		t.Fatalf("prepare from a v5 file as the labeled .mat: %v", err)
 	}
 }
+
+func TestBenchCommand(t *testing.T) {
+	out, err := run(t, "bench", "--device", "cpu", "--size", "16", "--width", "8", "--batch", "8", "--steps", "2", "--repeats", "1", "--warmup", "1", "--check-flat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "pretrain") || !strings.Contains(out, "finetune") || !strings.Contains(out, "ms/step") || !strings.Contains(out, "samples/s") {
+		t.Fatalf("bench output:\n%s", out)
+	}
+	if _, err := run(t, "bench", "--device", "cpu", "--step", "both"); err == nil {
+		t.Fatal("bench accepted --step both")
+	}
+}

@@ -1,0 +1,137 @@
+package train
+
+import (
+	"fmt"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/torch"
+)
+
+// BenchConfig sizes `semcom bench`.
+type BenchConfig struct {
+	Batch, Size, Width     int
+	Steps, Warmup, Repeats int
+	Only                   string // "pretrain" or "finetune" to time one step kind; "" times both
+	// CheckFlat fails when live tensors or the CUDA allocator's allocated bytes grow from the end of the
+	// warm-up to the end of the timed steps.
+	CheckFlat bool
+}
+
+// BenchResult is one step kind's timing.
+type BenchResult struct {
+	Step          string    `json:"step"`
+	Device        string    `json:"device"`
+	Batch         int       `json:"batch"`
+	Size          int       `json:"size"`
+	Width         int       `json:"width"`
+	MsPerStep     float64   `json:"ms_per_step"` // median over repeats
+	SamplesPerSec float64   `json:"samples_per_s"`
+	RepeatsMs     []float64 `json:"repeats_ms"`
+	PeakBytes     int64     `json:"peak_bytes"` // CUDA allocator peak; on CPU the process's peak resident set
+	PeakKind      string    `json:"peak_kind"`
+}
+
+// Bench times the two training steps with the experiment's settings at the given size: the pre-training
+// step of the proposed method (M modalities × 2 augmented views, loss, optimiser) and the fine-tuning step
+// (augmentation, M encoders, channel, decoder, cross-entropy, optimiser). Warm-up steps are excluded; the
+// figure is the median over repeats of the mean step time.
+func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
+	x := *e.Exp
+	x.Model.Width = c.Width
+	n := max(4*c.Batch, 64)
+	ds, err := data.Synthetic(data.SyntheticConfig{Train: n, Test: 10, Size: c.Size, Classes: 10, Noise: 0.1, Seed: 1})
+	if err != nil {
+		return nil, err
+	}
+	ds.Train.To(e.Dev)
+	env := *e
+	env.Exp, env.Data = &x, ds
+	sys := NewSystem(x.Model, ds.Modalities, len(ds.ClassNames), x.Seed)
+	env.prepare(sys)
+	gAug, gChan := torch.NewGenerator(e.Dev, 1), torch.NewGenerator(e.Dev, 2)
+	size := int64(c.Size)
+	idx := torch.Arange(0, float64(c.Batch), 1, torch.Int64, e.Dev).Keep()
+	defer idx.Free()
+	pre := sys.Params("encoder", "projector")
+	fine := sys.Params("encoder", "decoder")
+	preOpt := newOptimizer(x.Pretrain.Optimizer, pre)
+	fineOpt := newOptimizer(x.Finetune.Optimizer, fine)
+	steps := []struct {
+		name string
+		run  func()
+	}{
+		{"pretrain", func() {
+			xs, _ := ds.Train.Batch(idx)
+			update(preOpt, pre, env.pretrainBatchLoss(sys, MethodProposed, xs, augmentOf(x.Pretrain.Augment), size, gAug), 0)
+		}},
+		{"finetune", func() {
+			xs, y := ds.Train.Batch(idx)
+			update(fineOpt, fine, env.finetuneBatchLoss(sys, xs, y, augmentOf(x.Finetune.Augment), size, 10, gAug, gChan), 0)
+		}},
+	}
+	var out []BenchResult
+	for _, s := range steps {
+		if c.Only != "" && c.Only != s.name {
+			continue
+		}
+		for range c.Warmup {
+			torch.WithScope(s.run)
+		}
+		torch.Synchronize(e.Dev)
+		if e.Dev.IsCUDA() {
+			torch.ResetPeakMemory(e.Dev)
+		}
+		live := torch.LiveTensors()
+		mem, _ := torch.CUDAMemory(e.Dev)
+		var reps []float64
+		for range c.Repeats {
+			t0 := time.Now()
+			for range c.Steps {
+				torch.WithScope(s.run)
+			}
+			torch.Synchronize(e.Dev)
+			reps = append(reps, float64(time.Since(t0).Microseconds())/1e3/float64(c.Steps))
+		}
+		r := BenchResult{Step: s.name, Device: e.Dev.String(), Batch: c.Batch, Size: c.Size, Width: c.Width, RepeatsMs: reps,
+			MsPerStep: median(reps)}
+		r.SamplesPerSec = float64(c.Batch) / r.MsPerStep * 1e3
+		if m, err := torch.CUDAMemory(e.Dev); err == nil && e.Dev.IsCUDA() {
+			r.PeakBytes, r.PeakKind = m.PeakAllocated, "cuda allocator peak"
+		} else {
+			var ru syscall.Rusage
+			if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+				r.PeakBytes, r.PeakKind = ru.Maxrss*1024, "process max RSS"
+			}
+		}
+		out = append(out, r)
+		if c.CheckFlat {
+			now, _ := torch.CUDAMemory(e.Dev)
+			if l := torch.LiveTensors(); l > live || now.Allocated > mem.Allocated {
+				return out, fmt.Errorf("%s step: memory grew over %d steps: live tensors %d → %d, allocated %d → %d bytes",
+					s.name, c.Steps*c.Repeats, live, l, mem.Allocated, now.Allocated)
+			}
+		}
+	}
+	return out, nil
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// String renders a result as one line.
+func (r BenchResult) String() string {
+	return fmt.Sprintf("%-9s %-7s %4dpx w%-3d b%-4d %9.2f ms/step %9.1f samples/s  peak %.1f MiB (%s)", r.Step, r.Device, r.Size,
+		r.Width, r.Batch, r.MsPerStep, r.SamplesPerSec, float64(r.PeakBytes)/(1<<20), r.PeakKind)
+}

@@ -1,0 +1,129 @@
+package train
+
+import (
+	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/torch/optim"
+	"github.com/semcom/semcom/train/loss"
+)
+
+// speed is how a step runs on the device (performance.* resolved: "auto" means on for CUDA).
+type speed struct {
+	amp, channelsLast bool
+	syncEvery         int // read the accumulated loss (a host synchronisation) every N steps
+}
+
+func (e *Env) speed() speed {
+	p := e.Exp.Perf
+	cuda := e.Dev.IsCUDA()
+	on := func(s string) bool { return s == "on" || (s == "auto" && cuda) }
+	s := speed{amp: on(p.AMP), channelsLast: on(p.ChannelsLast), syncEvery: p.SyncEvery}
+	if s.syncEvery == 0 {
+		s.syncEvery = 1 // CPU: every step, for exact divergence reports; CUDA: once per epoch (see run)
+		if cuda {
+			s.syncEvery = 1 << 30
+		}
+	}
+	return s
+}
+
+// prepare puts a system on the device in the layout the speed settings ask for.
+func (e *Env) prepare(sys *System) {
+	sys.To(e.Dev)
+	if e.speed().channelsLast {
+		for _, enc := range sys.Encoders {
+			enc.Trunk.Store.ChannelsLast()
+		}
+	}
+}
+
+// encode computes z^m, under bf16 autocast when enabled (the features come back as float32, so the losses
+// and the channel run in full precision).
+func (e *Env) encode(enc *Encoder, x *torch.Tensor, train bool) *torch.Tensor {
+	s := e.speed()
+	if s.channelsLast {
+		x = x.ChannelsLast()
+	}
+	if !s.amp {
+		return enc.SemanticFeatures(x, train)
+	}
+	var z *torch.Tensor
+	torch.Autocast(e.Dev, torch.BFloat16, func() { z = enc.SemanticFeatures(x, train) })
+	return z.ToDType(torch.Float32)
+}
+
+// pretrainBatchLoss is one Stage-I loss on a batch of [0,1] images: two augmented views per modality (one
+// for the cross-modal baselines), encoded and compared.
+func (e *Env) pretrainBatchLoss(sys *System, method string, xs []*torch.Tensor, aug data.Augment, size int64, g *torch.Generator) *torch.Tensor {
+	twoViews := method == MethodProposed || !e.crossModal(method)
+	views := make([][2]*torch.Tensor, len(sys.Encoders))
+	for m, enc := range sys.Encoders {
+		for v := range 2 {
+			if v == 1 && !twoViews {
+				continue
+			}
+			z := e.encode(enc, enc.Modality.Normalize(aug.Apply(g, xs[m], enc.Modality, size)), true)
+			if sys.Projectors[m] != nil {
+				z = sys.Projectors[m].Forward(z, true)
+			}
+			views[m][v] = z
+		}
+	}
+	return e.pretrainLoss(method, views)
+}
+
+// finetuneBatchLoss is one Stage-II loss (eq. 16) on a batch: augment, encode, transmit, decode.
+func (e *Env) finetuneBatchLoss(sys *System, xs []*torch.Tensor, y *torch.Tensor, aug data.Augment, size int64, snr float64,
+	gAug, gChan *torch.Generator) *torch.Tensor {
+	for m, enc := range sys.Encoders {
+		xs[m] = enc.Modality.Normalize(aug.Apply(gAug, xs[m], enc.Modality, size))
+	}
+	return loss.CrossEntropy(e.transmitAndDecode(sys, xs, true, snr, gChan), y, e.Exp.Finetune.LabelSmoothing)
+}
+
+// update back-propagates l and steps the optimiser, clipping the total gradient norm first when clip > 0
+// (without a host synchronisation; a non-finite gradient shows up in the next loss read).
+func update(o optim.Optimizer, params []*torch.Tensor, l *torch.Tensor, clip float64) {
+	o.ZeroGrad()
+	l.Backward()
+	if clip > 0 {
+		torch.ClipGrad(params, torch.GradNorm(params), clip)
+	}
+	o.Step()
+}
+
+// lossMeter accumulates losses on the device and reads them only every syncEvery steps.
+type lossMeter struct {
+	sum                 *torch.Tensor
+	count, sinceRead    int
+	total               float64
+	syncEvery, lastRead int
+}
+
+func newLossMeter(dev torch.Device, syncEvery int) *lossMeter {
+	return &lossMeter{sum: torch.Zeros(torch.Float32, dev).Keep(), syncEvery: syncEvery}
+}
+
+// add records a step's loss; it reports false when a read finds the running sum non-finite.
+func (m *lossMeter) add(l *torch.Tensor) (float64, bool) {
+	m.sum.Add_(l.Detach().ToDType(torch.Float32))
+	m.count++
+	m.sinceRead++
+	if m.sinceRead >= m.syncEvery {
+		return m.read()
+	}
+	return 0, true
+}
+
+func (m *lossMeter) read() (float64, bool) {
+	v, ok := finite(m.sum)
+	m.total, m.sinceRead = v, 0
+	return v, ok
+}
+
+// mean reads the epoch's mean loss and frees the meter.
+func (m *lossMeter) mean() (float64, bool) {
+	v, ok := m.read()
+	m.sum.Free()
+	return v / float64(max(m.count, 1)), ok
+}
