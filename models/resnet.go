@@ -142,11 +142,7 @@ func (r *ResNet18) LoadPretrained(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, t := range src {
-			t.Free()
-		}
-	}()
+	defer torch.FreeAll(src)
 	var adaptErr error
 	torch.WithScope(func() {
 		adaptErr = torch.Catch(func() {
@@ -193,17 +189,5 @@ func (r *ResNet18) LoadPretrained(path string) ([]string, error) {
 }
 
 func sameShape(a, b *torch.Tensor) bool {
-	if a == nil || b == nil {
-		return false
-	}
-	x, y := a.Shape(), b.Shape()
-	if len(x) != len(y) {
-		return false
-	}
-	for i := range x {
-		if x[i] != y[i] {
-			return false
-		}
-	}
-	return true
+	return a != nil && b != nil && torch.SameShape(a.Shape(), b.Shape())
 }

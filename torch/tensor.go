@@ -6,6 +6,7 @@ import "C"
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -176,6 +177,16 @@ func (t *Tensor) Size(d int) int64 {
 
 // Numel returns the number of elements.
 func (t *Tensor) Numel() int64 { return numel(t.Shape()) }
+
+// SameShape reports whether two shapes are equal.
+func SameShape(a, b []int64) bool { return slices.Equal(a, b) }
+
+// FreeAll frees every tensor of a map (such as a loaded checkpoint).
+func FreeAll(m map[string]*Tensor) {
+	for _, t := range m {
+		t.Free()
+	}
+}
 
 func numel(shape []int64) int64 {
 	n := int64(1)

@@ -137,23 +137,11 @@ func TestReductionsAndMatmul(t *testing.T) {
 		{"LogSoftmax", f64(1, 1).LogSoftmax(0), []int64{2}, []float64{-math.Log(2), -math.Log(2)}},
 	}
 	for _, c := range cases {
-		if got := c.got.Shape(); !equalShape(got, c.shape) {
+		if got := c.got.Shape(); !SameShape(got, c.shape) {
 			t.Fatalf("%s: shape %v, want %v", c.name, got, c.shape)
 		}
 		near(t, c.name, c.got.Float64s(), c.want, 1e-12)
 	}
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestShapeAndIndexOps(t *testing.T) {
@@ -192,7 +180,7 @@ func TestShapeAndIndexOps(t *testing.T) {
 		{"ToFloat32", x.ToDType(Float32), []int64{2, 3}, []float64{0, 1, 2, 3, 4, 5}},
 	}
 	for _, c := range cases {
-		if got := c.got.Shape(); !equalShape(got, c.shape) {
+		if got := c.got.Shape(); !SameShape(got, c.shape) {
 			t.Fatalf("%s: shape %v, want %v", c.name, got, c.shape)
 		}
 		near(t, c.name, c.got.Float64s(), c.want, 0)
@@ -201,7 +189,7 @@ func TestShapeAndIndexOps(t *testing.T) {
 		t.Fatalf("ToDType(BFloat16) gave %v", dt)
 	}
 	cl := Zeros(Float32, CPU, 2, 3, 4, 4).ChannelsLast()
-	if !cl.IsChannelsLast() || !equalShape(cl.Shape(), []int64{2, 3, 4, 4}) {
+	if !cl.IsChannelsLast() || !SameShape(cl.Shape(), []int64{2, 3, 4, 4}) {
 		t.Fatalf("ChannelsLast: %v channels_last=%v", cl.Shape(), cl.IsChannelsLast())
 	}
 	// In-place ops change the tensor itself and mint no handle.

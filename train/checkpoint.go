@@ -95,11 +95,7 @@ func loadCheckpoint(dir string, load func(map[string]*torch.Tensor) error, o opt
 	if err != nil {
 		return info, err
 	}
-	defer func() {
-		for _, t := range tensors {
-			t.Free()
-		}
-	}()
+	defer torch.FreeAll(tensors)
 	if meta["epoch"] != strconv.Itoa(info.Epoch) {
 		return info, fmt.Errorf("%s holds epoch %s but checkpoint.json says %d: the checkpoint was interrupted mid-write", path, meta["epoch"], info.Epoch)
 	}

@@ -99,9 +99,7 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 			return nil, err
 		}
 		err = sys.Load(enc, "encoder")
-		for _, t := range enc {
-			t.Free()
-		}
+		torch.FreeAll(enc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", job.Init, err)
 		}
@@ -223,11 +221,7 @@ func (e *Env) EvaluateCheckpoint(path string) (map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, t := range tensors {
-			t.Free()
-		}
-	}()
+	defer torch.FreeAll(tensors)
 	model := map[string]*torch.Tensor{}
 	for n, t := range tensors {
 		if rest, ok := strings.CutPrefix(n, "model/"); ok {

@@ -5,6 +5,7 @@ package train
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -96,7 +97,7 @@ func (s *System) Params(roles ...string) []*torch.Tensor {
 func (s *System) StateDict(roles ...string) map[string]*torch.Tensor {
 	out := map[string]*torch.Tensor{}
 	for _, p := range s.parts {
-		if len(roles) > 0 && !contains(roles, p.role) {
+		if len(roles) > 0 && !slices.Contains(roles, p.role) {
 			continue
 		}
 		for name, t := range p.store.StateDict() {
@@ -106,20 +107,11 @@ func (s *System) StateDict(roles ...string) map[string]*torch.Tensor {
 	return out
 }
 
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
 // Load copies tensors named as StateDict names them into the parts with the given roles (all if none).
 // Every tensor of those parts must be present.
 func (s *System) Load(src map[string]*torch.Tensor, roles ...string) error {
 	for _, p := range s.parts {
-		if len(roles) > 0 && !contains(roles, p.role) {
+		if len(roles) > 0 && !slices.Contains(roles, p.role) {
 			continue
 		}
 		sub := map[string]*torch.Tensor{}

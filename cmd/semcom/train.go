@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -191,7 +192,7 @@ PyTorch), metrics and a checkpoint.`,
 		Example: "  semcom pretrain -c configs/demo.yaml --method proposed",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if method == train.MethodSupervised || !contains(config.Methods, method) {
+			if method == train.MethodSupervised || !slices.Contains(config.Methods, method) {
 				return fmt.Errorf("--method %q: want proposed, simclr or barlow", method)
 			}
 			env, err := f.setup()
@@ -226,7 +227,7 @@ func newFinetuneCmd() *cobra.Command {
 			"  semcom finetune -c configs/demo.yaml --method supervised --snr 0 --labels 0.5",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !contains(config.Methods, method) {
+			if !slices.Contains(config.Methods, method) {
 				return fmt.Errorf("--method %q: want one of %s", method, strings.Join(config.Methods, ", "))
 			}
 			if init != "" {
@@ -333,13 +334,4 @@ func newConfigCmd() *cobra.Command {
 	show.Flags().StringArrayVar(&set, "set", nil, "override a key (repeatable)")
 	cmd.AddCommand(show)
 	return cmd
-}
-
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

@@ -171,11 +171,7 @@ func Prepare(mat, splits, dir string, size int, order ClassOrder, progress func(
 		tensors[part.name+".depth"] = torch.FromSlice(depth, n, int64(size), int64(size), 1).Keep()
 		tensors[part.name+".labels"] = torch.FromSlice(labels).Keep()
 	}
-	defer func() {
-		for _, t := range tensors {
-			t.Free()
-		}
-	}()
+	defer torch.FreeAll(tensors)
 	ci := &CacheInfo{Version: cacheVersion, Size: size, ClassOrder: order, Classes: classes, Modalities: []string{"rgb", "depth"},
 		Train: len(sp.Train), Test: len(sp.Test)}
 	for _, p := range []string{mat, splits} {
@@ -254,11 +250,7 @@ func LoadCache(dir string) (*data.Dataset, *CacheInfo, error) {
 	if meta["format"] != "semcom-nyud2" {
 		return nil, nil, fmt.Errorf("%s: not a semcom NYU Depth V2 cache", filepath.Join(dir, CacheFile))
 	}
-	defer func() {
-		for _, t := range tensors {
-			t.Free()
-		}
-	}()
+	defer torch.FreeAll(tensors)
 	raw := func(part string) (data.RawSplit, error) {
 		var r data.RawSplit
 		for _, m := range []string{"rgb", "depth"} {

@@ -155,7 +155,7 @@ func (s *Store) Load(src map[string]*torch.Tensor, strict bool) ([]string, error
 			missing = append(missing, e.Name)
 			continue
 		}
-		if got, want := t.Shape(), e.Tensor.Shape(); !sameShape(got, want) {
+		if got, want := t.Shape(), e.Tensor.Shape(); !torch.SameShape(got, want) {
 			return nil, fmt.Errorf("%s: shape %v in the source, %v in the model", e.Name, got, want)
 		}
 		e.Tensor.Copy_(t)
@@ -181,16 +181,4 @@ func list(s []string) string {
 		return strings.Join(s[:6], ", ") + fmt.Sprintf(" and %d more", len(s)-6)
 	}
 	return strings.Join(s, ", ")
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -33,7 +33,7 @@ func TestRoundTripAllDTypes(t *testing.T) {
 	}
 	for n, a := range in {
 		b := out[n]
-		if a.DType() != b.DType() || !equal(a.Shape(), b.Shape()) || string(a.Bytes()) != string(b.Bytes()) {
+		if a.DType() != b.DType() || !torch.SameShape(a.Shape(), b.Shape()) || string(a.Bytes()) != string(b.Bytes()) {
 			t.Fatalf("%s: %v → %v", n, a, b)
 		}
 	}
@@ -46,18 +46,6 @@ func TestRoundTripAllDTypes(t *testing.T) {
 	if hl%8 != 0 || !strings.Contains(string(raw[8:8+hl]), `"dtype":"BF16"`) {
 		t.Fatalf("header %q", raw[8:8+hl])
 	}
-}
-
-func equal(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestBadFiles(t *testing.T) {
