@@ -10,6 +10,7 @@
 #
 # The Go code links only against build/lib/libtgshim.so; libtorch is reached through the shim's RUNPATH.
 
+MAKEFLAGS += -j$(shell nproc)
 PYTHON   ?= python3
 LIBTORCH ?=
 GO       ?= go
