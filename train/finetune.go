@@ -194,7 +194,7 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 			return metrics.Rows, err
 		}
 		log.WithFields(map[string]any{"epoch": epoch, "loss": fmt.Sprintf("%.4f", row.Loss), "acc": row.Accuracy,
-			"rounds": ledger.Rounds}).Debug("epoch done")
+			"rounds": ledger.Rounds}).Log(e.epochLevel(), "epoch done")
 		last := epoch == x.Finetune.Epochs
 		stop := e.StopAfter > 0 && epoch == e.StopAfter && !last
 		if epoch%x.Checkpoint.Every == 0 || last || stop {

@@ -166,7 +166,7 @@ func (e *Env) Pretrain(method, dir string, resume bool) (string, error) {
 		if err := metrics.Append(row); err != nil {
 			return "", err
 		}
-		log.WithFields(map[string]any{"epoch": epoch, "loss": fmt.Sprintf("%.4f", row.Loss), "lr": fmt.Sprintf("%.4g", lr)}).Debug("epoch done")
+		log.WithFields(map[string]any{"epoch": epoch, "loss": fmt.Sprintf("%.4f", row.Loss), "lr": fmt.Sprintf("%.4g", lr)}).Log(e.epochLevel(), "epoch done")
 		stop := e.StopAfter > 0 && epoch == e.StopAfter && epoch < x.Pretrain.Epochs
 		if epoch%x.Checkpoint.Every == 0 || epoch == x.Pretrain.Epochs || stop {
 			info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(), Seed: x.Seed}

@@ -35,6 +35,14 @@ type Env struct {
 // ErrStopped says a job stopped at Env.StopAfter and can be resumed.
 var ErrStopped = errors.New("stopped after the requested epoch; continue with --resume")
 
+// epochLevel logs per-epoch lines at info level where no progress bar shows progress (not a terminal).
+func (e *Env) epochLevel() logrus.Level {
+	if e.Progress != nil && progress.Enabled() {
+		return logrus.DebugLevel
+	}
+	return logrus.InfoLevel
+}
+
 func (e *Env) bar(label string, total int) *progress.Bar {
 	if e.Progress == nil {
 		return nil
