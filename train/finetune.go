@@ -3,6 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"path/filepath"
 	"strings"
@@ -52,8 +53,8 @@ func (e *Env) Evaluate(sys *System, test *data.Split, snrs []float64) map[string
 	n := test.N()
 	batch := int64(e.Exp.Eval.Batch)
 	size := e.imageSize()
-	for i, snr := range snrs {
-		g := torch.NewGenerator(e.Dev, e.Exp.Channel.EvalSeed+uint64(i)*7919)
+	for _, snr := range snrs {
+		g := torch.NewGenerator(e.Dev, evalSeed(e.Exp.Channel.EvalSeed, snr))
 		var correct float64
 		torch.NoGrad(func() {
 			for s := int64(0); s < n; s += batch {
@@ -209,6 +210,14 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		}
 	}
 	return metrics.Rows, nil
+}
+
+// evalSeed derives the evaluation-noise seed of an SNR from its value, so that an SNR sees the same noise
+// whatever other SNRs are evaluated with it.
+func evalSeed(base uint64, snr float64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(SNRKey(snr)))
+	return base ^ h.Sum64()
 }
 
 // EvaluateCheckpoint loads a fine-tuning checkpoint (a job folder or its checkpoint.safetensors) and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,6 +101,22 @@ func TestRunWritesReportAndResumes(t *testing.T) {
 		"--set", "channel.snrs_db=[0,20]"}, tiny[:len(tiny)-4]...)...)
 	if err != nil || !strings.Contains(ev, "SNR     20 dB: test accuracy") {
 		t.Fatalf("eval: %v\n%s", err, ev)
+	}
+	// The same SNR gets the same evaluation noise whatever other SNRs are evaluated with it.
+	summary, _ := os.ReadFile(filepath.Join(out, "t", "summary.md"))
+	ev5, err := run(t, append([]string{"eval", "--out", out, "--checkpoint", filepath.Join(out, "t", "finetune", "proposed-labels100-snr5"),
+		"--set", "channel.snrs_db=[-3,5]"}, tiny[:len(tiny)-4]...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acc float64
+	for _, line := range strings.Split(ev5, "\n") {
+		if strings.Contains(line, "SNR      5 dB") {
+			fmt.Sscanf(line[strings.Index(line, "accuracy")+len("accuracy "):], "%f%%", &acc)
+		}
+	}
+	if want := fmt.Sprintf("| 100%% | 5 | proposed | %.1f%% |", acc); !strings.Contains(string(summary), want) {
+		t.Fatalf("eval at 5 dB gave %.2f%%, the run's final accuracy differs:\n%s", acc, summary)
 	}
 }
 
