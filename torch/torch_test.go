@@ -602,3 +602,25 @@ func TestFlushDenormal(t *testing.T) {
 		t.Fatalf("denormal %g kept with flushing on", v)
 	}
 }
+
+func TestGradNormAndClip(t *testing.T) {
+	defer LockThread()()
+	s := NewScope()
+	defer s.Close()
+	a := f64(1, 2).RequiresGrad_(true)
+	b := f64(3).RequiresGrad_(true)
+	c := f64(5).RequiresGrad_(true)                        // no gradient: skipped
+	a.Mul(f64(3, 4)).Sum().Add(b.MulScalar(12)).Backward() // grads (3, 4) and 12: norm 13
+	ps := []*Tensor{a, b, c}
+	n := GradNorm(ps)
+	near(t, "GradNorm", n.Float64s(), []float64{13}, 1e-6)
+	ClipGrad(ps, n, 6.5) // halve every gradient
+	near(t, "clipped a", a.Grad().Float64s(), []float64{1.5, 2}, 1e-6)
+	near(t, "clipped b", b.Grad().Float64s(), []float64{6}, 1e-6)
+	ClipGrad(ps, GradNorm(ps), 100) // under the limit: unchanged
+	near(t, "unclipped", b.Grad().Float64s(), []float64{6}, 1e-6)
+	ZeroGrad(ps)
+	if a.Grad() != nil || b.Grad() != nil {
+		t.Fatal("ZeroGrad left gradients")
+	}
+}
