@@ -27,15 +27,12 @@ func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
 		}
 		e.Log.Infof("stage I: pre-training %s (%d epochs)", m, x.Pretrain.Epochs)
 		path, err := e.Pretrain(m, dir, resume)
-		var div *DivergedError
+		msg, err := e.divergence(err)
 		switch {
-		case errors.Is(err, ErrStopped):
-			return nil, err
-		case errors.As(err, &div):
-			e.Log.Error(div.Error())
-			diverged[m] = div.Error()
 		case err != nil:
 			return nil, fmt.Errorf("pretrain %s: %w", m, err)
+		case msg != "":
+			diverged[m] = msg
 		default:
 			encoders[m] = path
 		}
@@ -56,14 +53,7 @@ func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
 				}
 				e.Log.Infof("stage II: fine-tuning %s with %g%% of the labels at %g dB", m, 100*frac, snr)
 				rows, err := e.Finetune(FinetuneJob{Method: m, LabelFraction: frac, TrainSNR: snr, Init: encoders[m], Dir: dir}, resume)
-				var div *DivergedError
-				switch {
-				case errors.Is(err, ErrStopped):
-					return nil, err
-				case errors.As(err, &div):
-					e.Log.Error(div.Error())
-					c.Diverged = div.Error()
-				case err != nil:
+				if c.Diverged, err = e.divergence(err); err != nil {
 					return nil, fmt.Errorf("finetune %s: %w", filepath.Base(dir), err)
 				}
 				for _, r := range rows {
@@ -79,4 +69,15 @@ func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
 		}
 	}
 	return curves, nil
+}
+
+// divergence separates a job's outcome: a divergence is logged and returned as a message (the protocol goes
+// on without that job); any other error, ErrStopped included, ends the protocol.
+func (e *Env) divergence(err error) (string, error) {
+	var div *DivergedError
+	if errors.As(err, &div) {
+		e.Log.Error(div.Error())
+		return div.Error(), nil
+	}
+	return "", err
 }

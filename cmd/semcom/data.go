@@ -30,10 +30,13 @@ changed is rebuilt. Point data.kind: nyud2 and data.path at --out.`,
 			if mat == "" || splits == "" || out == "" {
 				return fmt.Errorf("--mat, --splits and --out are required")
 			}
-			bar := progress.New("preparing NYU Depth V2", 1449)
+			var bar *progress.Bar // made at the first image, when the total is known
 			last := 0
 			ci, reused, err := nyud2.Prepare(mat, splits, out, size, nyud2.ClassOrder(order), func(done, total int) {
-				bar.Add(done-last, fmt.Sprintf("%d/%d", done, total))
+				if bar == nil {
+					bar = progress.New("preparing NYU Depth V2", total)
+				}
+				bar.Add(done-last, "")
 				last = done
 			})
 			bar.Finish()

@@ -115,9 +115,12 @@ func loadData(exp *config.Experiment) (*data.Dataset, error) {
 	case "nyud2":
 		n := exp.Data.NYUD2
 		if n.Mat != "" {
-			bar := progress.New("preparing NYU Depth V2", 1449)
+			var bar *progress.Bar // made at the first image, when the total is known
 			last := 0
 			_, reused, err := nyud2.Prepare(n.Mat, n.Splits, exp.Data.Path, n.Size, nyud2.ClassOrder(n.ClassOrder), func(done, total int) {
+				if bar == nil {
+					bar = progress.New("preparing NYU Depth V2", total)
+				}
 				bar.Add(done-last, "")
 				last = done
 			})
