@@ -13,6 +13,21 @@ import (
 	"github.com/semcom/semcom/internal/progress"
 )
 
+// prepareNYUD2 builds (or reuses) the NYU Depth V2 cache with a progress bar.
+func prepareNYUD2(mat, splits, out string, size int, order string) (*nyud2.CacheInfo, bool, error) {
+	var bar *progress.Bar // made at the first image, when the total is known
+	last := 0
+	ci, reused, err := nyud2.Prepare(mat, splits, out, size, nyud2.ClassOrder(order), func(done, total int) {
+		if bar == nil {
+			bar = progress.New("preparing NYU Depth V2", total)
+		}
+		bar.Add(done-last, "")
+		last = done
+	})
+	bar.Finish()
+	return ci, reused, err
+}
+
 func newDataCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "data", Short: "Prepare and inspect datasets"}
 	var mat, splits, out, order string
@@ -30,16 +45,7 @@ changed is rebuilt. Point data.kind: nyud2 and data.path at --out.`,
 			if mat == "" || splits == "" || out == "" {
 				return fmt.Errorf("--mat, --splits and --out are required")
 			}
-			var bar *progress.Bar // made at the first image, when the total is known
-			last := 0
-			ci, reused, err := nyud2.Prepare(mat, splits, out, size, nyud2.ClassOrder(order), func(done, total int) {
-				if bar == nil {
-					bar = progress.New("preparing NYU Depth V2", total)
-				}
-				bar.Add(done-last, "")
-				last = done
-			})
-			bar.Finish()
+			ci, reused, err := prepareNYUD2(mat, splits, out, size, order)
 			if err != nil {
 				return err
 			}

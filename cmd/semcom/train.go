@@ -115,16 +115,7 @@ func loadData(exp *config.Experiment) (*data.Dataset, error) {
 	case "nyud2":
 		n := exp.Data.NYUD2
 		if n.Mat != "" {
-			var bar *progress.Bar // made at the first image, when the total is known
-			last := 0
-			_, reused, err := nyud2.Prepare(n.Mat, n.Splits, exp.Data.Path, n.Size, nyud2.ClassOrder(n.ClassOrder), func(done, total int) {
-				if bar == nil {
-					bar = progress.New("preparing NYU Depth V2", total)
-				}
-				bar.Add(done-last, "")
-				last = done
-			})
-			bar.Finish()
+			_, reused, err := prepareNYUD2(n.Mat, n.Splits, exp.Data.Path, n.Size, n.ClassOrder)
 			if err != nil {
 				return nil, fmt.Errorf("data.nyud2: %w", err)
 			}
