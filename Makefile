@@ -24,16 +24,22 @@ endif
 ifeq ($(LIBTORCH),)
   # Debian layout: headers on the default path. Not -isystem /usr/include: it breaks libstdc++'s #include_next.
   TORCH_LIB    := /usr/lib/x86_64-linux-gnu
+  TORCH_HDRS   := /usr/include
   TORCH_INCS   := -I/usr/include/torch/csrc/api/include
-  TORCH_EXPECT ?= 1.13.0
   SYSTEM_TORCH := 1
 else
   TORCH_LIB    := $(LIBTORCH)/lib
+  TORCH_HDRS   := $(LIBTORCH)/include
   TORCH_INCS   := -isystem $(LIBTORCH)/include -isystem $(LIBTORCH)/include/torch/csrc/api/include
-  TORCH_EXPECT ?= $(shell sed -n 's/^ *#define TORCH_VERSION "\(.*\)"/\1/p' $(LIBTORCH)/include/torch/version.h 2>/dev/null)
   CUDA_INC_DIR ?= $(shell find /usr/local/cuda/include -name cuda_runtime_api.h 2>/dev/null | head -1 | xargs -r dirname)
 endif
 TORCH_ABI  ?= 1
+# Read from the headers when used (deps may install them first). The version as MAJOR.MINOR.PATCH: the
+# string macro spans two lines from 2.6 on and moved to headeronly/ later. The C++ standard as ATen.h asks
+# it (C++17 up to 2.x, C++20 for the newest releases).
+TORCH_EXPECT ?= $(shell cat $(wildcard $(addprefix $(TORCH_HDRS)/,torch/csrc/api/include/torch/version.h torch/headeronly/version.h)) /dev/null | \
+                  awk '$$1 ~ /define/ && $$2 ~ /^TORCH_VERSION_(MAJOR|MINOR|PATCH)$$/ {v[$$2]=$$3} END {if (v["TORCH_VERSION_MAJOR"] != "") print v["TORCH_VERSION_MAJOR"] "." v["TORCH_VERSION_MINOR"] "." v["TORCH_VERSION_PATCH"]}')
+CXX_STD    ?= $(shell grep -qs 'C++20 or later' $(TORCH_HDRS)/ATen/ATen.h && echo c++20 || echo c++17)
 TORCH_CUDA ?= $(if $(wildcard $(TORCH_LIB)/libtorch_cuda.so),1,0)
 CUDA_LIBS  := $(if $(filter 1,$(TORCH_CUDA)),-ltorch_cuda -lc10_cuda)
 # The allocator statistics need cuda_runtime_api.h; without it (or if tg_cuda.cc does not compile against this
@@ -48,7 +54,7 @@ SHIM     := $(SHIM_DIR)/libtgshim.so
 SRCS     := tg_core.cc tg_ops.cc tg_optim.cc tg_cuda_extras.cc
 OBJS     := $(SRCS:%.cc=$(OBJ_DIR)/%.o)
 
-SHIM_CXXFLAGS := -std=c++17 -O2 -g0 -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) \
+SHIM_CXXFLAGS := -std=$(CXX_STD) -O2 -g0 -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) \
                  $(TORCH_INCS) $(CUDA_INCS) -DTG_BUILD_CONFIGURED=1 -Wno-deprecated-declarations
 SHIM_LDFLAGS  := -shared -L$(TORCH_LIB) -Wl,-rpath,$(TORCH_LIB) \
                  -Wl,--no-as-needed $(CUDA_LIBS) -ltorch -ltorch_cpu -lc10 -Wl,--as-needed

@@ -65,6 +65,9 @@ timeout 150 build/bin/semcom bench --device cuda --size 224 --width 64 --batch 6
 (cd bench && timeout 200 $PY pytorch_reference.py --device cuda --size 224 --width 64 --batch 64 --steps 20 --repeats 3 --workers 8) | tee "$OUT/bench-pytorch.json"
 $PY bench/ratios.py "$OUT/bench-semcom.json" "$OUT/bench-pytorch.json" || true
 
+section "projection: the paper protocol (configs/paper-nyud2.yaml: LARS, its augmentation, 4 methods x 3 SNRs x 500 epochs)"
+timeout 120 build/bin/semcom bench --config configs/paper-nyud2.yaml --device cuda --steps 10 --repeats 3
+
 section "memory: 1000 fine-tuning steps at paper scale"
 step "GPU memory flat over 1000 steps" build/bin/semcom bench --device cuda --size 224 --width 64 --batch 64 --step finetune --steps 1000 --repeats 1 --warmup 20 --check-flat
 

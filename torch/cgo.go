@@ -30,8 +30,12 @@ func init() {
 	if os.Getenv("OMP_NUM_THREADS") == "" {
 		SetNumThreads(runtime.NumCPU())
 	}
-	if os.Getenv("SEMCOM_KEEP_DENORMALS") == "" {
-		SetFlushDenormal(true)
+	// Applied by LockThread on the thread that does the work, so that init starts no OpenMP pool of its own.
+	flushDenormal = os.Getenv("SEMCOM_KEEP_DENORMALS") == ""
+	// Unless the user tunes malloc (or opts out): see KeepFreedCPUMemory.
+	if os.Getenv("SEMCOM_DEFAULT_MALLOC") == "" && os.Getenv("GLIBC_TUNABLES") == "" &&
+		os.Getenv("MALLOC_MMAP_THRESHOLD_") == "" && os.Getenv("MALLOC_TRIM_THRESHOLD_") == "" {
+		KeepFreedCPUMemory()
 	}
 }
 

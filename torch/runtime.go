@@ -1,9 +1,14 @@
 package torch
 
+// #include <limits.h>
+// #include <malloc.h>
 // #include "tg.h"
 import "C"
 
-import "runtime"
+import (
+	"runtime"
+	"sync"
+)
 
 // LockThread pins the calling goroutine to its OS thread, as libtorch's thread-local state needs, and
 // returns the unlock function: `defer torch.LockThread()()`.
@@ -17,6 +22,40 @@ func LockThread() (unlock func()) {
 
 var flushDenormal bool
 
+// Run calls f on the torch thread, one OS thread locked for the life of the process, and returns when f
+// does; a panic in f is raised again in the caller. CPU libtorch keeps an OpenMP worker pool per OS thread
+// that calls it: work spread over several threads — as the goroutines that Go's testing package starts for
+// each test and benchmark run are — builds several pools, whose idle workers then compete with the busy
+// ones for the cores. A program whose torch work all runs in one goroutine behind LockThread (semcom's
+// main) does not need Run.
+func Run(f func()) {
+	torchThreadOnce.Do(func() {
+		torchThread = make(chan func())
+		go func() {
+			LockThread()
+			for g := range torchThread {
+				g()
+			}
+		}()
+	})
+	var panicked any
+	done := make(chan struct{})
+	torchThread <- func() {
+		defer close(done)
+		defer func() { panicked = recover() }()
+		f()
+	}
+	<-done
+	if panicked != nil {
+		panic(panicked)
+	}
+}
+
+var (
+	torchThreadOnce sync.Once
+	torchThread     chan func()
+)
+
 // SetFlushDenormal makes CPU kernels treat denormal floats as zero (on the calling thread and its
 // intra-op pool, and on every thread LockThread pins later). Denormals appear when activations or weights
 // shrink during training and can slow CPU kernels tenfold; the numerical effect is below float32 resolution
@@ -24,6 +63,17 @@ var flushDenormal bool
 func SetFlushDenormal(on bool) bool {
 	flushDenormal = on
 	return C.tg_set_flush_denormal(cbool(on)) != 0
+}
+
+// KeepFreedCPUMemory tells glibc's malloc to keep freed memory in the process for reuse: blocks up to
+// 32 MiB come from the heap rather than from fresh mmaps, and the heap is not trimmed back to the system.
+// libtorch's CPU allocator is plain malloc, and a training step frees and reallocates the same activation
+// buffers every step; with glibc's defaults each of them costs fresh zeroed pages, which showed as 3× the
+// page faults of PyTorch and 10–20% of a CPU step's time. It reports whether glibc accepted both settings.
+func KeepFreedCPUMemory() bool {
+	mmap := C.mallopt(C.M_MMAP_THRESHOLD, 32<<20)
+	trim := C.mallopt(C.M_TRIM_THRESHOLD, C.INT_MAX)
+	return mmap == 1 && trim == 1
 }
 
 // TorchVersion is the libtorch version the loaded shim was built against.

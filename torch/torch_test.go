@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -623,4 +624,49 @@ func TestGradNormAndClip(t *testing.T) {
 	if a.Grad() != nil || b.Grad() != nil {
 		t.Fatal("ZeroGrad left gradients")
 	}
+}
+
+func TestRunUsesOneThreadAndRaisesPanics(t *testing.T) {
+	var tids [2]int
+	for i := range tids {
+		Run(func() { tids[i] = syscall.Gettid() })
+	}
+	if tids[0] != tids[1] || tids[0] == 0 {
+		t.Fatalf("Run used threads %v, want one", tids)
+	}
+	var v float64
+	Run(func() { v = Scoped(func() *Tensor { return FromSlice([]float32{2}).MulScalar(3) }).Item() })
+	if v != 6 {
+		t.Fatalf("Run result %v", v)
+	}
+	defer func() {
+		if _, ok := recover().(*Error); !ok {
+			t.Fatal("a libtorch error inside Run did not reach the caller as *Error")
+		}
+	}()
+	Run(func() { WithScope(func() { Ones(Float32, CPU, 2).Add(Ones(Float32, CPU, 3)) }) })
+}
+
+func TestDefaultsOnTheWorkingThread(t *testing.T) {
+	if os.Getenv("SEMCOM_KEEP_DENORMALS") != "" {
+		t.Skip("SEMCOM_KEEP_DENORMALS set")
+	}
+	// Flushing denormals is on by default on whatever thread LockThread pins (here the torch thread).
+	var v float64
+	Run(func() {
+		v = Scoped(func() *Tensor { return FromSlice([]float32{math.SmallestNonzeroFloat32 * 4}).MulScalar(1) }).Item()
+	})
+	if v != 0 && cpuFlushesDenormals() {
+		t.Fatalf("denormal %g kept on the torch thread", v)
+	}
+	if !KeepFreedCPUMemory() {
+		t.Fatal("glibc refused the malloc settings")
+	}
+}
+
+// cpuFlushesDenormals asks libtorch without changing the setting (x86: yes; most ARM builds: no).
+func cpuFlushesDenormals() bool {
+	supported := false
+	Run(func() { supported = SetFlushDenormal(true) })
+	return supported
 }

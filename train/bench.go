@@ -2,10 +2,12 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"syscall"
 	"time"
 
+	"github.com/semcom/semcom/config"
 	"github.com/semcom/semcom/data"
 	"github.com/semcom/semcom/torch"
 )
@@ -14,7 +16,7 @@ import (
 type BenchConfig struct {
 	Batch, Size, Width     int
 	Steps, Warmup, Repeats int
-	Only                   string // "pretrain" or "finetune" to time one step kind; "" times both
+	Only                   string // "pretrain", "finetune" or "eval" to time one step kind; "" times all
 	// CheckFlat fails when live tensors or the CUDA allocator's allocated bytes grow from the end of the
 	// warm-up to the end of the timed steps.
 	CheckFlat bool
@@ -36,17 +38,20 @@ type BenchResult struct {
 
 // Bench times the two training steps with the experiment's settings at the given size: the pre-training
 // step of the proposed method (M modalities × 2 augmented views, loss, optimiser) and the fine-tuning step
-// (augmentation, M encoders, channel, decoder, cross-entropy, optimiser). Warm-up steps are excluded; the
-// figure is the median over repeats of the mean step time.
+// (augmentation, M encoders, channel, decoder, cross-entropy, optimiser), and one evaluation batch
+// (eval.batch samples, forward only, one SNR). Warm-up steps are excluded; the figure is the median over
+// repeats of the mean step time.
 func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
 	x := *e.Exp
 	x.Model.Width = c.Width
+	x.Data.ImageSize = c.Size // evaluation resizes to the training size
 	n := max(4*c.Batch, 64)
-	ds, err := data.Synthetic(data.SyntheticConfig{Train: n, Test: 10, Size: c.Size, Classes: 10, Noise: 0.1, Seed: 1})
+	ds, err := data.Synthetic(data.SyntheticConfig{Train: n, Test: x.Eval.Batch, Size: c.Size, Classes: 10, Noise: 0.1, Seed: 1})
 	if err != nil {
 		return nil, err
 	}
 	ds.Train.To(e.Dev)
+	ds.Test.To(e.Dev)
 	env := *e
 	env.Exp, env.Data = &x, ds
 	sys := NewSystem(x.Model, ds.Modalities, len(ds.ClassNames), x.Seed)
@@ -71,6 +76,7 @@ func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
 			xs, y := ds.Train.Batch(idx)
 			update(fineOpt, fine, env.finetuneBatchLoss(sys, xs, y, augmentOf(x.Finetune.Augment), size, 10, gAug, gChan), 0)
 		}},
+		{"eval", func() { env.Evaluate(sys, ds.Test, []float64{10}) }}, // one batch of eval.batch at one SNR
 	}
 	var out []BenchResult
 	for _, s := range steps {
@@ -95,9 +101,13 @@ func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
 			torch.Synchronize(e.Dev)
 			reps = append(reps, float64(time.Since(t0).Microseconds())/1e3/float64(c.Steps))
 		}
-		r := BenchResult{Step: s.name, Device: e.Dev.String(), Batch: c.Batch, Size: c.Size, Width: c.Width, RepeatsMs: reps,
+		b := c.Batch
+		if s.name == "eval" {
+			b = x.Eval.Batch
+		}
+		r := BenchResult{Step: s.name, Device: e.Dev.String(), Batch: b, Size: c.Size, Width: c.Width, RepeatsMs: reps,
 			MsPerStep: median(reps)}
-		r.SamplesPerSec = float64(c.Batch) / r.MsPerStep * 1e3
+		r.SamplesPerSec = float64(b) / r.MsPerStep * 1e3
 		if m, err := torch.CUDAMemory(e.Dev); err == nil && e.Dev.IsCUDA() {
 			r.PeakBytes, r.PeakKind = m.PeakAllocated, "cuda allocator peak"
 		} else {
@@ -134,4 +144,42 @@ func median(v []float64) float64 {
 func (r BenchResult) String() string {
 	return fmt.Sprintf("%-9s %-7s %4dpx w%-3d b%-4d %9.2f ms/step %9.1f samples/s  peak %.1f MiB (%s)", r.Step, r.Device, r.Size,
 		r.Width, r.Batch, r.MsPerStep, r.SamplesPerSec, float64(r.PeakBytes)/(1<<20), r.PeakKind)
+}
+
+// ProtocolWork counts what RunProtocol does for an experiment: optimiser steps of Stage I (every
+// self-supervised method) and Stage II (every method × SNR × label fraction) and evaluation batches.
+type ProtocolWork struct {
+	PretrainSteps, FinetuneSteps, EvalBatches int
+}
+
+// CountProtocol counts the protocol's work on a training split of nTrain and a test split of nTest samples.
+// Label subsets are taken as round(fraction × nTrain) (stratified rounding may differ by a few samples).
+func CountProtocol(x *config.Experiment, nTrain, nTest int) ProtocolWork {
+	var w ProtocolWork
+	for _, m := range x.Methods {
+		if m != MethodSupervised {
+			w.PretrainSteps += x.Pretrain.Epochs * stepsPerEpoch(int64(nTrain), int64(x.Pretrain.Batch))
+		}
+	}
+	evals := 0
+	for ep := 1; ep <= x.Finetune.Epochs; ep++ {
+		if ep%x.Eval.Every == 0 || ep == x.Finetune.Epochs {
+			evals++
+		}
+	}
+	perEval := len(x.Channel.SNRsDB) * ((nTest + x.Eval.Batch - 1) / x.Eval.Batch)
+	jobs := len(x.Methods) * len(x.Channel.SNRsDB)
+	for _, frac := range x.Data.LabelFractions {
+		n := max(1, int(math.Round(frac*float64(nTrain))))
+		w.FinetuneSteps += jobs * x.Finetune.Epochs * stepsPerEpoch(int64(n), int64(x.Finetune.Batch))
+		w.EvalBatches += jobs * evals * perEval
+	}
+	return w
+}
+
+// Projected is the protocol's compute time from measured step times (ms): what the GPU works, not counting
+// checkpoints, data loading at start-up or the cheaper single-view pre-training of cross-modal baselines.
+func (w ProtocolWork) Projected(pretrainMs, finetuneMs, evalMs float64) time.Duration {
+	ms := float64(w.PretrainSteps)*pretrainMs + float64(w.FinetuneSteps)*finetuneMs + float64(w.EvalBatches)*evalMs
+	return time.Duration(ms * float64(time.Millisecond))
 }

@@ -40,7 +40,7 @@ func (e *Env) transmitAndDecode(sys *System, xs []*torch.Tensor, train bool, snr
 	ch := e.channelConfig()
 	received := make([]*torch.Tensor, len(sys.Encoders))
 	for m, enc := range sys.Encoders {
-		z := enc.SemanticFeatures(xs[m], train)                           // z^m (eq. 1)
+		z := e.encode(enc, xs[m], train)                                  // z^m (eq. 1), bf16/NHWC as configured
 		received[m] = ch.Transmit(z, e.snrFor(enc.Modality.Name, snr), g) // ẑ^m (eq. 2)
 	}
 	return sys.Decoder.Forward(torch.Cat(received, 1), train) // g(concat(ẑ)) (eqs. 3–4)

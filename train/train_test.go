@@ -2,10 +2,12 @@ package train
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -212,7 +214,7 @@ func TestBenchAndMemoryFlatness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 2 || res[0].Step != "pretrain" || res[1].Step != "finetune" {
+	if len(res) != 3 || res[0].Step != "pretrain" || res[1].Step != "finetune" || res[2].Step != "eval" || res[2].Batch != 10 {
 		t.Fatalf("results %+v", res)
 	}
 	for _, r := range res {
@@ -233,5 +235,61 @@ func TestDivergenceFoundWithSparseLossReads(t *testing.T) {
 	var div *DivergedError
 	if !errors.As(err, &div) || div.Epoch != 1 {
 		t.Fatalf("want divergence reported at the end of epoch 1, got %v", err)
+	}
+}
+
+// performance.amp must reach every forward pass of the encoders: pre-training, fine-tuning and evaluation.
+// bf16 changes each result a little; a pass that ignores the setting gives exactly the fp32 value.
+func TestAutocastReachesEveryForwardPass(t *testing.T) {
+	defer torch.LockThread()()
+	type out struct{ pre, fine, logit float64 }
+	results := map[string]out{}
+	for _, amp := range []string{"off", "on"} {
+		env := tinyEnv(t, "performance.amp="+amp)
+		sys := NewSystem(env.Exp.Model, env.Data.Modalities, len(env.Data.ClassNames), 1)
+		env.prepare(sys)
+		torch.WithScope(func() {
+			idx := torch.Arange(0, 16, 1, torch.Int64, torch.CPU)
+			batch := func() []*torch.Tensor { xs, _ := env.Data.Train.Batch(idx); return xs }
+			_, y := env.Data.Train.Batch(idx)
+			gen := func(s uint64) *torch.Generator { return torch.NewGenerator(torch.CPU, s) }
+			var o out
+			o.pre = env.pretrainBatchLoss(sys, MethodProposed, batch(), data.Augment{}, 16, gen(1)).Item()
+			o.fine = env.finetuneBatchLoss(sys, batch(), y, data.Augment{}, 16, 10, gen(2), gen(3)).Item()
+			torch.NoGrad(func() { o.logit = env.transmitAndDecode(sys, batch(), false, 10, gen(4)).Abs().Sum().Item() })
+			results[amp] = o
+		})
+	}
+	f32, bf16 := results["off"], results["on"]
+	for _, c := range []struct {
+		name string
+		a, b float64
+	}{{"pre-training loss", f32.pre, bf16.pre}, {"fine-tuning loss", f32.fine, bf16.fine}, {"evaluation logits", f32.logit, bf16.logit}} {
+		rel := math.Abs(c.a-c.b) / math.Abs(c.a)
+		if rel == 0 || rel > 0.1 {
+			t.Errorf("%s: fp32 %v, bf16 autocast %v (relative difference %.2g): want a small non-zero difference", c.name, c.a, c.b, rel)
+		}
+	}
+}
+
+func TestCountProtocol(t *testing.T) {
+	exp, err := config.Load("../configs/paper-nyud2.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 self-supervised methods × 500 epochs × 12 steps (795/64); 4 methods × 3 SNRs × 500 × 12 fine-tuning
+	// steps; 100 evaluations per job (every 5 epochs) × 3 SNRs × 3 batches of 256 (654 images).
+	w := CountProtocol(exp, 795, 654)
+	want := ProtocolWork{PretrainSteps: 3 * 500 * 12, FinetuneSteps: 12 * 500 * 12, EvalBatches: 12 * 100 * 3 * 3}
+	if w != want {
+		t.Fatalf("paper protocol: %+v, want %+v", w, want)
+	}
+	if d := w.Projected(10, 5, 2); d != time.Duration(18000*10+72000*5+10800*2)*time.Millisecond {
+		t.Fatalf("projected %v", d)
+	}
+	// Half the labels: 398 samples → 6 steps per epoch; two fractions add up.
+	exp.Data.LabelFractions = []float64{1, 0.5}
+	if w := CountProtocol(exp, 795, 654); w.FinetuneSteps != 12*500*(12+6) || w.EvalBatches != 2*want.EvalBatches {
+		t.Fatalf("two label fractions: %+v", w)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -23,10 +24,16 @@ func newBenchCmd() *cobra.Command {
 		Long: `Times the proposed method's pre-training step (2 modalities × 2 augmented views) and the fine-tuning step
 (augmentation, encoders, channel, decoder, optimiser) on synthetic data resident on the device, with the
 config's optimisers and performance settings (bf16 autocast and channels_last on CUDA by default). Warm-up
-steps are excluded; each figure is the median over --repeats of the mean over --steps. Defaults: 224×224,
-width 64, batch 64 on CUDA (the paper's scale); 32×32, width 16, batch 64 on CPU.`,
-		Example: "  semcom bench --device cuda\n  semcom bench --device cpu --size 64 --width 64 --batch 16",
-		Args:    cobra.NoArgs,
+steps are excluded; each figure is the median over --repeats of the mean over --steps. It also times one
+evaluation batch (eval.batch samples at one SNR).
+
+Sizes default to the experiment's own with --config (data.image_size, model.width, finetune.batch), and
+then the output ends with a projection of its whole protocol's compute time from the measured steps
+(NYU Depth V2: 795 training / 654 test images). Without --config: 224×224, width 64, batch 64 on CUDA
+(the paper's scale); 32×32, width 16, batch 64 on CPU.`,
+		Example: "  semcom bench --device cuda\n  semcom bench --config configs/paper-nyud2.yaml --device cuda\n" +
+			"  semcom bench --device cpu --size 64 --width 64 --batch 16",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			exp, err := config.Load(file, set)
 			if err != nil {
@@ -45,27 +52,37 @@ width 64, batch 64 on CUDA (the paper's scale); 32×32, width 16, batch 64 on CP
 			if dev.IsCUDA() {
 				torch.SetCudnnBenchmark(true)
 			}
-			def := func(v *int, cpu, cuda int) {
-				if *v == 0 {
+			def := func(v *int, cpu, cuda, fromConfig int) {
+				switch {
+				case *v != 0:
+				case file != "": // the experiment's own scale, so that the projection below is about it
+					*v = fromConfig
+				case dev.IsCUDA():
+					*v = cuda
+				default:
 					*v = cpu
-					if dev.IsCUDA() {
-						*v = cuda
-					}
 				}
 			}
-			def(&c.Size, 32, 224)
-			def(&c.Width, 16, 64)
-			def(&c.Batch, 64, 64)
+			def(&c.Size, 32, 224, configImageSize(exp))
+			def(&c.Width, 16, 64, exp.Model.Width)
+			def(&c.Batch, 64, 64, exp.Finetune.Batch)
 			if c.Steps < 1 || c.Repeats < 1 || c.Warmup < 0 || c.Size < 16 || c.Batch < 2 {
 				return fmt.Errorf("want --steps ≥ 1, --repeats ≥ 1, --warmup ≥ 0, --size ≥ 16, --batch ≥ 2")
 			}
-			if c.Only != "" && c.Only != "pretrain" && c.Only != "finetune" {
-				return fmt.Errorf("--step %q: want pretrain or finetune", c.Only)
+			if c.Only != "" && c.Only != "pretrain" && c.Only != "finetune" && c.Only != "eval" {
+				return fmt.Errorf("--step %q: want pretrain, finetune or eval", c.Only)
 			}
 			env := &train.Env{Exp: exp, Dev: dev, Log: logrus.StandardLogger()}
 			res, err := env.Bench(c)
 			if err != nil && len(res) == 0 {
 				return err
+			}
+			if file != "" && len(res) == 3 {
+				w := cmd.OutOrStdout()
+				if asJSON {
+					w = cmd.ErrOrStderr() // stdout stays one JSON document
+				}
+				defer fmt.Fprintln(w, projection(exp, res)) // after the step lines
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -91,7 +108,36 @@ width 64, batch 64 on CUDA (the paper's scale); 32×32, width 16, batch 64 on CP
 	cmd.Flags().IntVar(&c.Warmup, "warmup", 3, "untimed steps first")
 	cmd.Flags().IntVar(&c.Repeats, "repeats", 3, "repeats (the median is reported)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().StringVar(&c.Only, "step", "", "time only this step: pretrain or finetune")
+	cmd.Flags().StringVar(&c.Only, "step", "", "time only this step: pretrain, finetune or eval")
 	cmd.Flags().BoolVar(&c.CheckFlat, "check-flat", false, "fail if live tensors or allocated GPU memory grow after warm-up")
 	return cmd
+}
+
+// configImageSize is the resolution the experiment trains at.
+func configImageSize(exp *config.Experiment) int {
+	if exp.Data.ImageSize > 0 {
+		return exp.Data.ImageSize
+	}
+	if exp.Data.Kind == "synthetic" {
+		return exp.Data.Synthetic.Size
+	}
+	return exp.Data.NYUD2.Size
+}
+
+// projection is one line: the experiment's whole protocol timed from the measured steps.
+func projection(exp *config.Experiment, res []train.BenchResult) string {
+	nTrain, nTest, what := 795, 654, "NYU Depth V2's 795 train / 654 test"
+	if exp.Data.Kind == "synthetic" {
+		nTrain, nTest, what = exp.Data.Synthetic.Train, exp.Data.Synthetic.Test, "synthetic"
+	}
+	ms := map[string]float64{}
+	for _, r := range res {
+		ms[r.Step] = r.MsPerStep
+	}
+	w := train.CountProtocol(exp, nTrain, nTest)
+	return fmt.Sprintf("protocol %s (%d methods × %d SNRs × %d label fractions, %d/%d epochs, %s images): "+
+		"%d pre-training steps + %d fine-tuning steps + %d evaluation batches ≈ %s of compute on %s",
+		exp.Name, len(exp.Methods), len(exp.Channel.SNRsDB), len(exp.Data.LabelFractions), exp.Pretrain.Epochs,
+		exp.Finetune.Epochs, what, w.PretrainSteps, w.FinetuneSteps, w.EvalBatches,
+		w.Projected(ms["pretrain"], ms["finetune"], ms["eval"]).Round(time.Second), res[0].Device)
 }

@@ -50,7 +50,8 @@ func TestVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"libtorch 1.", "go       go", "cuda"} {
+	lib := "libtorch " + os.Getenv("TG_EXPECT_TORCH") // the version make test expects from the headers
+	for _, w := range []string{lib, "go       go", "cuda"} {
 		if !strings.Contains(out, w) {
 			t.Fatalf("version output lacks %q:\n%s", w, out)
 		}
@@ -199,6 +200,25 @@ func TestBenchCommand(t *testing.T) {
 	}
 	if !strings.Contains(out, "pretrain") || !strings.Contains(out, "finetune") || !strings.Contains(out, "ms/step") || !strings.Contains(out, "samples/s") {
 		t.Fatalf("bench output:\n%s", out)
+	}
+	// With --config: the experiment's own sizes, and its protocol projected from the measured steps.
+	cfg := filepath.Join(t.TempDir(), "tiny.yaml")
+	yaml := "name: tiny\nmethods: [proposed, supervised]\ndata: {synthetic: {train: 32, test: 16, size: 16, classes: 4}}\n" +
+		"model: {width: 4, feature_dim: 8, decoder_hidden: [8]}\nchannel: {snrs_db: [5]}\n" +
+		"pretrain: {epochs: 1, batch: 16}\nfinetune: {epochs: 2, batch: 16}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, "bench", "--config", cfg, "--device", "cpu", "--steps", "1", "--repeats", "1", "--warmup", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1 method × 1 epoch × 2 steps; 2 methods × 1 SNR × 2 epochs × 2 steps; 2 jobs × 2 evaluations × 1 batch.
+	for _, want := range []string{"16px w4   b16", "eval", "protocol tiny (2 methods × 1 SNRs × 1 label fractions, 1/2 epochs, synthetic images): " +
+		"2 pre-training steps + 8 fine-tuning steps + 4 evaluation batches ≈"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("bench --config output lacks %q:\n%s", want, out)
+		}
 	}
 	if _, err := run(t, "bench", "--device", "cpu", "--step", "both"); err == nil {
 		t.Fatal("bench accepted --step both")

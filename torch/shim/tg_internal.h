@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard: not reached through ATen.h from 2.x on
 #include <torch/version.h>
 
 #include <atomic>
