@@ -95,13 +95,13 @@ func (a Augment) jitter(g *torch.Generator, x *torch.Tensor, b int64) *torch.Ten
 
 // gray is ITU-R 601 luma, (B, 1, H, W).
 func gray(x *torch.Tensor) *torch.Tensor {
-	w := torch.FromSlice([]float32{0.299, 0.587, 0.114}, 1, 3, 1, 1).ToDevice(x.Device())
+	w := torch.Constant(x.Device(), []float32{0.299, 0.587, 0.114}, 1, 3, 1, 1)
 	return x.Mul(w).SumKeep(1)
 }
 
 // blur convolves each channel with a 3×3 binomial kernel (replicated borders).
 func blur(x *torch.Tensor, c int64) *torch.Tensor {
-	k := torch.FromSlice([]float32{1, 2, 1, 2, 4, 2, 1, 2, 1}, 1, 1, 3, 3).DivScalar(16).Repeat(c, 1, 1, 1).ToDevice(x.Device())
+	k := torch.Constant(x.Device(), []float32{1, 2, 1, 2, 4, 2, 1, 2, 1}, 1, 1, 3, 3).DivScalar(16).Repeat(c, 1, 1, 1)
 	return torch.Conv2d(x, k, nil, torch.Conv2dOpts{Padding: [2]int64{1, 1}, Groups: c})
 }
 

@@ -85,8 +85,8 @@ func (s *Split) Batch(idx *torch.Tensor) ([]*torch.Tensor, *torch.Tensor) {
 // Normalize maps [0,1] images of modality m to zero mean and unit variance per channel.
 func (m Modality) Normalize(x *torch.Tensor) *torch.Tensor {
 	dev := x.Device()
-	mean := torch.FromSlice(toF32(m.Mean), 1, m.Channels, 1, 1).ToDevice(dev)
-	std := torch.FromSlice(toF32(m.Std), 1, m.Channels, 1, 1).ToDevice(dev)
+	mean := torch.Constant(dev, toF32(m.Mean), 1, m.Channels, 1, 1)
+	std := torch.Constant(dev, toF32(m.Std), 1, m.Channels, 1, 1)
 	return x.Sub(mean).Div(std)
 }
 

@@ -68,8 +68,11 @@ $PY bench/ratios.py "$OUT/bench-semcom.json" "$OUT/bench-pytorch.json" || true
 section "projection: the paper protocol (configs/paper-nyud2.yaml: LARS, its augmentation, 4 methods x 3 SNRs x 500 epochs)"
 timeout 120 build/bin/semcom bench --config configs/paper-nyud2.yaml --device cuda --steps 10 --repeats 3
 
+section "no host synchronisation inside a step (libtorch's sync debug mode), paper config"
+step "pre-training and fine-tuning steps never wait for the GPU" build/bin/semcom bench --config configs/paper-nyud2.yaml --device cuda --steps 3 --repeats 1 --warmup 2 --check-sync
+
 section "memory: 1000 fine-tuning steps at paper scale"
-step "GPU memory flat over 1000 steps" build/bin/semcom bench --device cuda --size 224 --width 64 --batch 64 --step finetune --steps 1000 --repeats 1 --warmup 20 --check-flat
+step "GPU memory flat over 1000 steps" build/bin/semcom bench --device cuda --size 224 --width 64 --batch 64 --step finetune --steps 1000 --repeats 1 --warmup 20 --check-flat --check-sync
 
 section result
 echo "failures: $fails"

@@ -87,3 +87,33 @@ func TestCUDAOOMIsTyped(t *testing.T) {
 	}
 	WithScope(func() { Ones(Float32, dev, 4).Sum().Item() }) // the device still works
 }
+
+func TestCheckCUDASyncs(t *testing.T) {
+	defer LockThread()()
+	if !CUDAAvailable() {
+		if err := CheckCUDASyncs(true); err == nil && !HasCUDALib() {
+			t.Fatal("CheckCUDASyncs succeeded on a CPU shim")
+		}
+	}
+	dev := cudaOrSkip(t)
+	if err := CheckCUDASyncs(true); err != nil {
+		t.Fatal(err)
+	}
+	defer CheckCUDASyncs(false)
+	WithScope(func() {
+		x := Ones(Float32, dev, 1000).MulScalar(2).Sum() // stays on the device: no synchronisation
+		var ee *Error
+		if err := Catch(func() { x.Item() }); !errors.As(err, &ee) {
+			t.Fatalf("reading a CUDA value with the check on: %v, want *Error", err)
+		}
+		if err := Catch(func() { FromSlice([]float32{1}).ToDevice(dev) }); err == nil {
+			t.Fatal("a blocking host-to-device copy passed the check")
+		}
+	})
+	if err := CheckCUDASyncs(false); err != nil {
+		t.Fatal(err)
+	}
+	if v := Scoped(func() *Tensor { return Ones(Float32, dev, 3).Sum() }).Item(); v != 3 {
+		t.Fatalf("after the check: %v", v)
+	}
+}

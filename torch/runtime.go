@@ -123,6 +123,18 @@ func CUDAMemory(dev Device) (MemoryStats, error) {
 	return MemoryStats{int64(a), int64(r), int64(p)}, nil
 }
 
+// CheckCUDASyncs makes every operation that synchronises the host with a CUDA device — a blocking copy, reading
+// a value, a data-dependent shape — fail with *Error while on (process-wide, libtorch's sync debug mode). A
+// training step that runs with it on never waits for the GPU, so the host can queue work ahead. An error on a
+// shim built without CUDA.
+func CheckCUDASyncs(on bool) error {
+	mode := 0
+	if on {
+		mode = 2
+	}
+	return checkErr(C.tg_cuda_set_sync_debug(C.int(mode)), "CheckCUDASyncs")
+}
+
 // ResetPeakMemory restarts the peak statistic of a CUDA device.
 func ResetPeakMemory(dev Device) error {
 	return checkErr(C.tg_cuda_reset_peak(C.int(dev)), "ResetPeakMemory")

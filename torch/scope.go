@@ -101,6 +101,14 @@ func (t *Tensor) Keep() *Tensor {
 	return t
 }
 
+// persist takes t out of every scope, for a tensor that lives as long as the process.
+func (t *Tensor) persist() *Tensor {
+	for t.scope != nil {
+		t.Keep()
+	}
+	return t
+}
+
 // Free releases t now. Using t afterwards panics with ErrFreed.
 func (t *Tensor) Free() {
 	if t == nil || t.h == nil {

@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define TG_ABI_VERSION 1
+#define TG_ABI_VERSION 2
 #define TG_API __attribute__((visibility("default")))
 
 typedef struct tg_tensor_s *tg_tensor;
@@ -207,6 +207,8 @@ TG_API tg_error tg_cuda_synchronize(int device);
 /* CUDA-only extras (tg_cuda.cc; the CPU stub returns TG_ERR_NOTIMPL). Bytes of the caching allocator. */
 TG_API tg_error tg_cuda_memory(int device, int64_t *allocated, int64_t *reserved, int64_t *peak_allocated);
 TG_API tg_error tg_cuda_reset_peak(int device);
+/* CUDA sync debug mode, process-wide: 0 off, 1 warn, 2 error (any host-device synchronisation fails). */
+TG_API tg_error tg_cuda_set_sync_debug(int mode);
 
 #ifdef __cplusplus
 }

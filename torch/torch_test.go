@@ -670,3 +670,26 @@ func cpuFlushesDenormals() bool {
 	Run(func() { supported = SetFlushDenormal(true) })
 	return supported
 }
+
+func TestConstantIsSharedAndOutlivesScopes(t *testing.T) {
+	defer LockThread()()
+	var a, b, c *Tensor
+	WithScope(func() {
+		WithScope(func() { a = Constant(CPU, []float32{1, 2, 3}, 1, 3) })
+		b = Constant(CPU, []float32{1, 2, 3}, 1, 3)
+		c = Constant(CPU, []float32{1, 2, 3}, 3)
+	})
+	if a != b {
+		t.Fatal("the same constant was made twice")
+	}
+	if a == c {
+		t.Fatal("a constant of another shape was shared")
+	}
+	// Still alive after the scopes that made them closed.
+	if got := a.Float32s(); len(got) != 3 || got[2] != 3 || a.Size(0) != 1 {
+		t.Fatalf("constant %v %v", got, a.Shape())
+	}
+	if d := Constant(CPU, []int64{1, 2, 3}, 3); d.DType() != Int64 || d == c {
+		t.Fatalf("an int64 constant of the same numbers: %v", d.DType())
+	}
+}

@@ -20,6 +20,8 @@ type BenchConfig struct {
 	// CheckFlat fails when live tensors or the CUDA allocator's allocated bytes grow from the end of the
 	// warm-up to the end of the timed steps.
 	CheckFlat bool
+	// CheckSync fails a training step that synchronises the host with the GPU (CUDA only).
+	CheckSync bool
 }
 
 // BenchResult is one step kind's timing.
@@ -93,10 +95,11 @@ func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
 		live := torch.LiveTensors()
 		mem, _ := torch.CUDAMemory(e.Dev)
 		var reps []float64
+		checkSync := c.CheckSync && s.name != "eval" // evaluation reads its accuracy: one wait per SNR by design
 		for range c.Repeats {
 			t0 := time.Now()
-			for range c.Steps {
-				torch.WithScope(s.run)
+			if err := stepsWithoutSync(s.run, c.Steps, checkSync); err != nil {
+				return out, fmt.Errorf("%s step: %w", s.name, err)
 			}
 			torch.Synchronize(e.Dev)
 			reps = append(reps, float64(time.Since(t0).Microseconds())/1e3/float64(c.Steps))
@@ -126,6 +129,26 @@ func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
 		}
 	}
 	return out, nil
+}
+
+// stepsWithoutSync runs n steps, with libtorch's CUDA synchronisation check on when check is set: a step that
+// would make the host wait for the GPU then fails instead.
+func stepsWithoutSync(step func(), n int, check bool) error {
+	if check {
+		if err := torch.CheckCUDASyncs(true); err != nil {
+			return err
+		}
+		defer torch.CheckCUDASyncs(false)
+	}
+	err := torch.Catch(func() {
+		for range n {
+			torch.WithScope(step)
+		}
+	})
+	if err != nil && check {
+		return fmt.Errorf("the host waited for the GPU inside the step: %w", err)
+	}
+	return err
 }
 
 func median(v []float64) float64 {

@@ -55,7 +55,7 @@ func (e *Env) Evaluate(sys *System, test *data.Split, snrs []float64) map[string
 	size := e.imageSize()
 	for _, snr := range snrs {
 		g := torch.NewGenerator(e.Dev, evalSeed(e.Exp.Channel.EvalSeed, snr))
-		var correct float64
+		correct := torch.Zeros(torch.Float32, e.Dev).Keep() // counted on the device, read once per SNR
 		torch.NoGrad(func() {
 			for s := int64(0); s < n; s += batch {
 				torch.WithScope(func() {
@@ -68,11 +68,12 @@ func (e *Env) Evaluate(sys *System, test *data.Split, snrs []float64) map[string
 						xs[m] = enc.Modality.Normalize(xs[m])
 					}
 					pred := e.transmitAndDecode(sys, xs, false, snr, g).ArgMax(1)
-					correct += pred.Eq(y).ToDType(torch.Float32).Sum().Item()
+					correct.Add_(pred.Eq(y).ToDType(torch.Float32).Sum())
 				})
 			}
 		})
-		acc[SNRKey(snr)] = correct / float64(n)
+		acc[SNRKey(snr)] = correct.Item() / float64(n)
+		correct.Free()
 	}
 	return acc
 }

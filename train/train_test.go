@@ -293,3 +293,24 @@ func TestCountProtocol(t *testing.T) {
 		t.Fatalf("two label fractions: %+v", w)
 	}
 }
+
+// On CUDA, the training steps never make the host wait for the GPU (so it can queue work ahead), with the
+// paper's performance settings: bf16 autocast, channels_last, loss read once per epoch.
+func TestStepsDoNotWaitForTheGPU(t *testing.T) {
+	defer torch.LockThread()()
+	if !torch.CUDAAvailable() {
+		if os.Getenv("TG_REQUIRE_CUDA") == "1" {
+			t.Fatal("TG_REQUIRE_CUDA=1 but CUDA is not usable")
+		}
+		t.Skip("no CUDA device")
+	}
+	env := tinyEnv(t, "device=cuda", "pretrain.augment.blur=0.5", "pretrain.augment.depth_dropout=0.1")
+	env.Dev = torch.CUDA(0) // Bench makes its own data on the device
+	res, err := env.Bench(BenchConfig{Batch: 8, Size: 32, Width: 8, Steps: 3, Warmup: 2, Repeats: 1, CheckSync: true, CheckFlat: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 {
+		t.Fatalf("results %+v", res)
+	}
+}

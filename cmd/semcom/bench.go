@@ -51,6 +51,8 @@ then the output ends with a projection of its whole protocol's compute time from
 			}
 			if dev.IsCUDA() {
 				torch.SetCudnnBenchmark(true)
+			} else if c.CheckSync {
+				return fmt.Errorf("--check-sync needs a CUDA device")
 			}
 			def := func(v *int, cpu, cuda, fromConfig int) {
 				switch {
@@ -110,6 +112,7 @@ then the output ends with a projection of its whole protocol's compute time from
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().StringVar(&c.Only, "step", "", "time only this step: pretrain, finetune or eval")
 	cmd.Flags().BoolVar(&c.CheckFlat, "check-flat", false, "fail if live tensors or allocated GPU memory grow after warm-up")
+	cmd.Flags().BoolVar(&c.CheckSync, "check-sync", false, "fail if a training step makes the host wait for the GPU (CUDA)")
 	return cmd
 }
 

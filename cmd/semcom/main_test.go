@@ -220,6 +220,9 @@ func TestBenchCommand(t *testing.T) {
 			t.Fatalf("bench --config output lacks %q:\n%s", want, out)
 		}
 	}
+	if _, err := run(t, "bench", "--device", "cpu", "--check-sync"); err == nil || !strings.Contains(err.Error(), "--check-sync needs a CUDA device") {
+		t.Fatalf("--check-sync on CPU: %v", err)
+	}
 	if _, err := run(t, "bench", "--device", "cpu", "--step", "both"); err == nil {
 		t.Fatal("bench accepted --step both")
 	}

@@ -9,4 +9,7 @@ tg_error tg_cuda_memory(int, int64_t *, int64_t *, int64_t *) {
 tg_error tg_cuda_reset_peak(int) {
   return tg::make_error(TG_ERR_NOTIMPL, "CUDA memory statistics need a shim built against a CUDA libtorch");
 }
+tg_error tg_cuda_set_sync_debug(int) {
+  return tg::make_error(TG_ERR_NOTIMPL, "the CUDA synchronisation check needs a shim built against a CUDA libtorch");
+}
 }

@@ -69,11 +69,11 @@ func NTXent(z1, z2 *torch.Tensor, temperature float64) *torch.Tensor {
 	sim := reps.MatMul(reps.T()).DivScalar(temperature)
 	self := torch.Eye(2*b, torch.Bool, reps.Device())
 	sim = sim.MaskedFill(self, -1e9) // a view is not its own candidate
-	partner := make([]int64, 2*b)
-	for i := range partner {
-		partner[i] = (int64(i) + b) % (2 * b)
-	}
-	target := torch.FromSlice(partner).ToDevice(reps.Device())
+	// View i's partner is i+B for the first B views and i−B for the rest, built on the device (a host
+	// copy would synchronise a CUDA stream).
+	dev := reps.Device()
+	target := torch.Cat([]*torch.Tensor{torch.Arange(float64(b), float64(2*b), 1, torch.Int64, dev),
+		torch.Arange(0, float64(b), 1, torch.Int64, dev)}, 0)
 	return torch.CrossEntropy(sim, target, torch.ReduceMean, 0)
 }
 
