@@ -116,16 +116,22 @@ deps-bench:
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { (apt-get update -qq || true) && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch; }
 
-# Everything the GPU check needs that only a Go toolchain can build: semcom and one test binary per package.
-gpu-prep: $(BIN_DIR)/semcom
-	@mkdir -p build/test
+# Everything the GPU check needs that only a Go toolchain can build: semcom and one test binary per package,
+# stripped and packed into one archive small enough to carry to a GPU machine (the device tool takes 64 MiB);
+# scripts/gpu-check.sh unpacks it there into build/bin and build/test.
+GPU_BUNDLE := build/gpu-bundle.tgz
+gpu-prep: $(SHIM) deps
+	@rm -rf build/gpu && mkdir -p build/gpu/bin build/gpu/test
+	$(GO) build -ldflags='-s -w' -o build/gpu/bin/semcom ./cmd/semcom
 	@$(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Name}} {{.ImportPath}} {{.Dir}}{{end}}' ./... | \
 	while read name pkg dir; do \
 	  [ "$$name" = main ] && name=semcom; \
-	  $(GO) test -c -o build/test/$$name.test $$pkg || exit 1; \
-	  realpath --relative-to=$(CURDIR) $$dir > build/test/$$name.dir; \
+	  $(GO) test -c -ldflags='-s -w' -o build/gpu/test/$$name.test $$pkg || exit 1; \
+	  realpath --relative-to=$(CURDIR) $$dir > build/gpu/test/$$name.dir; \
 	done
-	@ls build/test
+	tar -czf $(GPU_BUNDLE) -C build/gpu bin test
+	@size=$$(stat -c %s $(GPU_BUNDLE)); echo "$(GPU_BUNDLE): $$((size / 1048576)) MiB, $$(ls build/gpu/test/*.test | wc -l) test binaries"; \
+	  [ $$size -lt 62914560 ] || { echo "$(GPU_BUNDLE) is over 60 MiB: the device tool carries 64 MiB in all"; exit 1; }
 
 check-shim: $(SHIM)
 	readelf -d $(SHIM) | grep -E 'NEEDED|RUNPATH'

@@ -2,8 +2,8 @@
 # scripts/gpu-check.sh — every GPU-side check and benchmark in one call (budget: under 8 minutes).
 #
 # Runs on a GPU machine that has a pip PyTorch with CUDA but no Go toolchain:
-#   1. prepare here (CPU machine):   make gpu-prep          (semcom + Go test binaries under build/)
-#   2. carry build/bin and build/test to the GPU machine, then in the repo root there:
+#   1. prepare here (CPU machine):   make gpu-prep          (build/gpu-bundle.tgz: semcom + Go test binaries)
+#   2. carry build/gpu-bundle.tgz to the GPU machine, then in the repo root there:
 #        bash scripts/gpu-check.sh                          (writes gpu-check.log to $OUT or ./gpu-out)
 # It rebuilds only the shim against the wheel's libtorch (make shim LIBTORCH=pip) and runs the prebuilt
 # binaries with LD_LIBRARY_PATH=build/lib. Copy what it prints into docs/PERFORMANCE.md.
@@ -19,6 +19,11 @@ step() { # name, command...: run, report, count failures
   local name=$1; shift
   if "$@"; then echo "PASS $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
 }
+
+if [ -f build/gpu-bundle.tgz ]; then
+  rm -rf build/bin build/test && tar -xzf build/gpu-bundle.tgz -C build
+fi
+[ -x build/bin/semcom ] && ls build/test/*.test >/dev/null 2>&1 || { echo "no build/bin/semcom or build/test: run make gpu-prep first"; exit 2; }
 
 section machine
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
