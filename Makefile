@@ -107,7 +107,7 @@ test: $(SHIM) deps
 	$(GOTEST) ./...
 
 bench: $(BIN_DIR)/semcom deps-bench
-	bash bench/compare.sh 5
+	bash bench/compare.sh 9
 	$(BIN_DIR)/semcom bench --device cpu --size 32 --width 16 --batch 64 --steps 5 --repeats 3 --json > build/bench-semcom.json
 	cd bench && /usr/bin/python3 pytorch_reference.py --device cpu --size 32 --width 16 --batch 64 --steps 5 --repeats 3 > ../build/bench-pytorch.json
 	/usr/bin/python3 bench/ratios.py build/bench-semcom.json build/bench-pytorch.json
