@@ -27,7 +27,8 @@ var flushDenormal bool
 // that calls it: work spread over several threads — as the goroutines that Go's testing package starts for
 // each test and benchmark run are — builds several pools, whose idle workers then compete with the busy
 // ones for the cores. A program whose torch work all runs in one goroutine behind LockThread (semcom's
-// main) does not need Run.
+// main) does not need Run. f must not end its goroutine (t.FailNow, runtime.Goexit): report failures after
+// Run returns.
 func Run(f func()) {
 	torchThreadOnce.Do(func() {
 		torchThread = make(chan func())
