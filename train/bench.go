@@ -85,8 +85,11 @@ func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
 		if c.Only != "" && c.Only != s.name {
 			continue
 		}
+		bar := e.bar("bench "+s.name, c.Warmup+c.Steps*c.Repeats)
+		tick := func() { bar.Add(1, "") }
 		for range c.Warmup {
 			torch.WithScope(s.run)
+			tick()
 		}
 		torch.Synchronize(e.Dev)
 		if e.Dev.IsCUDA() {
@@ -98,12 +101,14 @@ func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
 		checkSync := c.CheckSync && s.name != "eval" // evaluation reads its accuracy: one wait per SNR by design
 		for range c.Repeats {
 			t0 := time.Now()
-			if err := stepsWithoutSync(s.run, c.Steps, checkSync); err != nil {
+			if err := stepsWithoutSync(s.run, c.Steps, checkSync, tick); err != nil {
+				bar.Finish()
 				return out, fmt.Errorf("%s step: %w", s.name, err)
 			}
 			torch.Synchronize(e.Dev)
 			reps = append(reps, float64(time.Since(t0).Microseconds())/1e3/float64(c.Steps))
 		}
+		bar.Finish()
 		b := c.Batch
 		if s.name == "eval" {
 			b = x.Eval.Batch
@@ -131,9 +136,9 @@ func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
 	return out, nil
 }
 
-// stepsWithoutSync runs n steps, with libtorch's CUDA synchronisation check on when check is set: a step that
-// would make the host wait for the GPU then fails instead.
-func stepsWithoutSync(step func(), n int, check bool) error {
+// stepsWithoutSync runs n steps, calling tick after each, with libtorch's CUDA synchronisation check on when
+// check is set: a step that would make the host wait for the GPU then fails instead.
+func stepsWithoutSync(step func(), n int, check bool, tick func()) error {
 	if check {
 		if err := torch.CheckCUDASyncs(true); err != nil {
 			return err
@@ -143,6 +148,7 @@ func stepsWithoutSync(step func(), n int, check bool) error {
 	err := torch.Catch(func() {
 		for range n {
 			torch.WithScope(step)
+			tick()
 		}
 	})
 	if err != nil && check {

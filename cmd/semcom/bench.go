@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/semcom/semcom/config"
+	"github.com/semcom/semcom/internal/progress"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/train"
 )
@@ -74,7 +75,7 @@ then the output ends with a projection of its whole protocol's compute time from
 			if c.Only != "" && c.Only != "pretrain" && c.Only != "finetune" && c.Only != "eval" {
 				return fmt.Errorf("--step %q: want pretrain, finetune or eval", c.Only)
 			}
-			env := &train.Env{Exp: exp, Dev: dev, Log: logrus.StandardLogger()}
+			env := &train.Env{Exp: exp, Dev: dev, Log: logrus.StandardLogger(), Progress: progress.New}
 			res, err := env.Bench(c)
 			if err != nil && len(res) == 0 {
 				return err
