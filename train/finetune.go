@@ -150,41 +150,26 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 	}
 	aug := augmentOf(x.Finetune.Augment)
 	size := e.imageSize()
-	sp := e.speed()
 	rng := x.Channel.TrainSNRRangeDB
 	bar := e.bar(fmt.Sprintf("finetune %s %g%% %gdB", job.Method, 100*job.LabelFraction, job.TrainSNR), total)
 	defer bar.Finish()
 	bar.Add(startEpoch*spe, "")
+	steps := &stageSteps{stage: "finetune", method: job.Method, opt: opt, params: params, sched: sched, total: total,
+		clip: x.Finetune.GradClip, data: gens["data"], n: n, batch: batch, bar: bar}
+	lossOf := func(ix *torch.Tensor) *torch.Tensor {
+		snr := job.TrainSNR
+		if len(rng) == 2 {
+			snr = torch.Uniform(gens["snr"], rng[0], rng[1]+1e-9, torch.Float64, torch.CPU).Item()
+		}
+		xs, y := train.Batch(ix)
+		return e.finetuneBatchLoss(sys, xs, y, aug, size, snr, gens["augment"], gens["channel"])
+	}
+	countRound := func() { ledger.FinetuneRound(min(batch, n), int64(len(sys.Encoders)), sys.K) }
 	step := startEpoch * spe
 	for epoch := startEpoch + 1; epoch <= x.Finetune.Epochs; epoch++ {
-		meter := newLossMeter(e.Dev, sp.syncEvery)
-		lr := 0.0
-		for bi, ix := range batches(gens["data"], n, batch, e.Dev) {
-			var lossV float64
-			var ok bool
-			snr := job.TrainSNR
-			if len(rng) == 2 {
-				snr = torch.Uniform(gens["snr"], rng[0], rng[1]+1e-9, torch.Float64, torch.CPU).Item()
-			}
-			torch.WithScope(func() {
-				lr = sched.At(step, total)
-				opt.SetLR(lr)
-				xs, y := train.Batch(ix)
-				l := e.finetuneBatchLoss(sys, xs, y, aug, size, snr, gens["augment"], gens["channel"])
-				update(opt, params, l, x.Finetune.GradClip)
-				lossV, ok = meter.add(l)
-			})
-			ix.Free()
-			if !ok {
-				return metrics.Rows, &DivergedError{Stage: "finetune", Method: job.Method, Epoch: epoch, Step: bi + 1, What: "loss", Value: lossV}
-			}
-			ledger.FinetuneRound(min(batch, n), int64(len(sys.Encoders)), sys.K)
-			step++
-			bar.Add(1, fmt.Sprintf("epoch %d", epoch))
-		}
-		mean, ok := meter.mean()
-		if !ok {
-			return metrics.Rows, &DivergedError{Stage: "finetune", Method: job.Method, Epoch: epoch, Step: spe, What: "loss", Value: mean}
+		mean, lr, err := e.epoch(steps, epoch, &step, lossOf, countRound)
+		if err != nil {
+			return metrics.Rows, err
 		}
 		row := Row{Stage: "finetune", Method: job.Method, LabelFraction: job.LabelFraction, TrainSNR: &job.TrainSNR,
 			Epoch: epoch, Loss: mean, LR: lr, Ledger: ledger}

@@ -130,36 +130,22 @@ func (e *Env) Pretrain(method, dir string, resume bool) (string, error) {
 	}
 	aug := augmentOf(x.Pretrain.Augment)
 	size := e.imageSize()
-	sp := e.speed()
 	bar := e.bar("pretrain "+method, total)
 	defer bar.Finish()
 	bar.Add(startEpoch*spe, "")
+	steps := &stageSteps{stage: "pretrain", method: method, opt: opt, params: params, sched: sched, total: total,
+		clip: x.Pretrain.GradClip, data: gens["data"], n: n, batch: batch, bar: bar}
+	lossOf := func(ix *torch.Tensor) *torch.Tensor {
+		xs, _ := e.Data.Train.Batch(ix)
+		return e.pretrainBatchLoss(sys, method, xs, aug, size, gens["augment"])
+	}
+	crossModal := e.crossModal(method)
+	countStep := func() { ledger.PretrainStep(batch, int64(len(sys.Encoders)), sys.K, crossModal) }
 	step := startEpoch * spe
 	for epoch := startEpoch + 1; epoch <= x.Pretrain.Epochs; epoch++ {
-		meter := newLossMeter(e.Dev, sp.syncEvery)
-		lr := 0.0
-		for bi, idx := range batches(gens["data"], n, batch, e.Dev) {
-			var ok bool
-			var lossV float64
-			torch.WithScope(func() {
-				lr = sched.At(step, total)
-				opt.SetLR(lr)
-				xs, _ := e.Data.Train.Batch(idx)
-				l := e.pretrainBatchLoss(sys, method, xs, aug, size, gens["augment"])
-				update(opt, params, l, x.Pretrain.GradClip)
-				lossV, ok = meter.add(l)
-			})
-			idx.Free()
-			if !ok {
-				return "", &DivergedError{Stage: "pretrain", Method: method, Epoch: epoch, Step: bi + 1, What: "loss", Value: lossV}
-			}
-			ledger.PretrainStep(batch, int64(len(sys.Encoders)), sys.K, e.crossModal(method))
-			step++
-			bar.Add(1, fmt.Sprintf("epoch %d", epoch))
-		}
-		mean, ok := meter.mean()
-		if !ok {
-			return "", &DivergedError{Stage: "pretrain", Method: method, Epoch: epoch, Step: spe, What: "loss", Value: mean}
+		mean, lr, err := e.epoch(steps, epoch, &step, lossOf, countStep)
+		if err != nil {
+			return "", err
 		}
 		row := Row{Stage: "pretrain", Method: method, LabelFraction: 0, Epoch: epoch, Loss: mean, LR: lr,
 			Ledger: ledger, WallSeconds: clk.seconds()}

@@ -1,7 +1,10 @@
 package train
 
 import (
+	"fmt"
+
 	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/internal/progress"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/torch/optim"
 	"github.com/semcom/semcom/train/loss"
@@ -126,4 +129,50 @@ func (m *lossMeter) mean() (float64, bool) {
 	v, ok := m.read()
 	m.sum.Free()
 	return v / float64(max(m.count, 1)), ok
+}
+
+// stageSteps is what one stage's optimiser steps need; Stage I and Stage II each build one.
+type stageSteps struct {
+	stage, method string
+	opt           optim.Optimizer
+	params        []*torch.Tensor
+	sched         optim.Schedule
+	total         int // optimiser steps of the whole stage, for the schedule
+	clip          float64
+	data          *torch.Generator // draws each epoch's batches
+	n, batch      int64
+	bar           *progress.Bar
+}
+
+// epoch runs one epoch of optimiser steps, counting them in *step: for each batch the learning rate from
+// the schedule, the loss lossOf(batch indices) inside a scope, the update and the loss meter; afterStep runs
+// after each step (the communication ledger). It returns the epoch's mean loss and last learning rate, or a
+// *DivergedError naming the step where the loss stopped being finite.
+func (e *Env) epoch(s *stageSteps, epoch int, step *int, lossOf func(ix *torch.Tensor) *torch.Tensor, afterStep func()) (mean, lr float64, err error) {
+	meter := newLossMeter(e.Dev, e.speed().syncEvery)
+	defer meter.sum.Free() // also on divergence (mean frees it otherwise)
+	bs := batches(s.data, s.n, s.batch, e.Dev)
+	for bi, ix := range bs {
+		var lossV float64
+		var ok bool
+		torch.WithScope(func() {
+			lr = s.sched.At(*step, s.total)
+			s.opt.SetLR(lr)
+			l := lossOf(ix)
+			update(s.opt, s.params, l, s.clip)
+			lossV, ok = meter.add(l)
+		})
+		ix.Free()
+		if !ok {
+			return 0, lr, &DivergedError{Stage: s.stage, Method: s.method, Epoch: epoch, Step: bi + 1, What: "loss", Value: lossV}
+		}
+		afterStep()
+		*step++
+		s.bar.Add(1, fmt.Sprintf("epoch %d", epoch))
+	}
+	mean, ok := meter.mean()
+	if !ok {
+		return 0, lr, &DivergedError{Stage: s.stage, Method: s.method, Epoch: epoch, Step: len(bs), What: "loss", Value: mean}
+	}
+	return mean, lr, nil
 }
