@@ -314,3 +314,25 @@ func TestStepsDoNotWaitForTheGPU(t *testing.T) {
 		t.Fatalf("results %+v", res)
 	}
 }
+
+// channel.train_snr_range_db draws each batch's training SNR from the range instead of the job's SNR.
+func TestTrainingSNRRange(t *testing.T) {
+	defer torch.LockThread()()
+	loss := func(overrides ...string) float64 {
+		env := tinyEnv(t, overrides...)
+		rows, err := finetuneRows(t, env, filepath.Join(env.Dir, "r"), false) // the job's own SNR is 5 dB
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows[len(rows)-1].Loss
+	}
+	fixed := loss("channel.snrs_db=[5]")
+	collapsed := loss("channel.snrs_db=[5]", "channel.train_snr_range_db=[5, 5]")
+	low := loss("channel.snrs_db=[5]", "channel.train_snr_range_db=[-20, -20]")
+	if math.Abs(fixed-collapsed) > 1e-4*math.Abs(fixed) {
+		t.Fatalf("range [5, 5]: loss %v, the fixed 5 dB job %v", collapsed, fixed)
+	}
+	if math.Abs(fixed-low) < 1e-3*math.Abs(fixed) {
+		t.Fatalf("range [-20, -20] trained like 5 dB: loss %v vs %v", low, fixed)
+	}
+}
