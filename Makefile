@@ -54,7 +54,7 @@ SHIM     := $(SHIM_DIR)/libtgshim.so
 SRCS     := tg_core.cc tg_ops.cc tg_optim.cc tg_cuda_extras.cc
 OBJS     := $(SRCS:%.cc=$(OBJ_DIR)/%.o)
 
-SHIM_CXXFLAGS := -std=$(CXX_STD) -O2 -g0 -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) \
+SHIM_CXXFLAGS = -std=$(CXX_STD) -O2 -g0 -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) \
                  $(TORCH_INCS) $(CUDA_INCS) -DTG_BUILD_CONFIGURED=1 -Wno-deprecated-declarations
 SHIM_LDFLAGS  := -shared -L$(TORCH_LIB) -Wl,-rpath,$(TORCH_LIB) \
                  -Wl,--no-as-needed $(CUDA_LIBS) -ltorch -ltorch_cpu -lc10 -Wl,--as-needed
@@ -63,7 +63,8 @@ export CGO_ENABLED := 1
 export CGO_LDFLAGS := -L$(SHIM_DIR) -Wl,-rpath,$(SHIM_DIR) -Wl,-rpath,$$ORIGIN/../lib
 
 # Passive OpenMP waiting: test packages run two at a time, and spinning OpenMP threads would fight over the cores.
-GOTEST := OMP_WAIT_POLICY=passive TG_EXPECT_TORCH=$(TORCH_EXPECT) TG_REQUIRE_CUDA=$(TORCH_CUDA) $(GO) test -count=1
+# Recursive (=), like the flags above: they read the headers, which 'deps' may install after this file is read.
+GOTEST = OMP_WAIT_POLICY=passive TG_EXPECT_TORCH=$(TORCH_EXPECT) TG_REQUIRE_CUDA=$(TORCH_CUDA) $(GO) test -count=1
 
 all: $(BIN_DIR)/semcom
 
@@ -78,8 +79,8 @@ endif
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.24+ (https://go.dev/dl) or 'apt-get install golang-go'"; exit 1; }
 
 FLAGS_STAMP := $(OBJ_DIR)/flags.txt
-FLAGS_TEXT  := $(CXX) $(SHIM_CXXFLAGS) $(SHIM_LDFLAGS)
-$(FLAGS_STAMP): FORCE
+FLAGS_TEXT   = $(CXX) $(SHIM_CXXFLAGS) $(SHIM_LDFLAGS)
+$(FLAGS_STAMP): FORCE | deps
 	@mkdir -p $(@D)
 	@echo '$(FLAGS_TEXT)' | cmp -s - $@ || echo '$(FLAGS_TEXT)' > $@
 $(OBJ_DIR)/%.o: torch/shim/%.cc torch/shim/tg_internal.h torch/tg.h $(FLAGS_STAMP) | deps

@@ -6,13 +6,18 @@ package config
 import (
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/semcom/semcom/internal/fsutil"
 )
 
 //go:embed defaults.yaml
@@ -185,17 +190,27 @@ var Methods = []string{"proposed", "simclr", "barlow", "supervised"}
 
 // Load resolves an experiment: defaults, then the YAML file (if path is not empty), then SEMCOM_* environment
 // variables (SEMCOM_PRETRAIN_EPOCHS=5 sets pretrain.epochs), then overrides ("key=value", values in YAML
-// syntax, e.g. "channel.snrs_db=[0,10]").
+// syntax, e.g. "channel.snrs_db=[0,10]"), each given as --set.
 func Load(path string, overrides []string) (*Experiment, error) {
+	sets, err := ParseSets(overrides)
+	if err != nil {
+		return nil, err
+	}
+	return Resolve(path, sets)
+}
+
+// Resolve is Load with overrides that say where they came from. Every value is checked against its key's
+// type before anything is merged (an integer key takes no 2.5, no true and no .nan; a seed no -1; a float
+// no NaN or Inf), and every error names the value's origin: the file and key, the SEMCOM_ variable, the
+// --set or the flag.
+func Resolve(path string, overrides []Override) (*Experiment, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(defaultsYAML)); err != nil {
 		return nil, fmt.Errorf("built-in defaults: %w", err)
 	}
-	known := map[string]bool{}
-	for _, k := range v.AllKeys() {
-		known[k] = true
-	}
+	types := keyTypes()
+	src := sources{}
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -206,53 +221,54 @@ func Load(path string, overrides []string) (*Experiment, error) {
 		if err := user.ReadConfig(bytes.NewReader(raw)); err != nil {
 			return nil, fmt.Errorf("config %s: not valid YAML: %w", path, err)
 		}
-		if unknown := unknownKeys(user.AllKeys(), known); len(unknown) > 0 {
+		if unknown := unknownKeys(user.AllKeys(), types); len(unknown) > 0 {
 			return nil, fmt.Errorf("config %s: unknown key %s (see 'semcom config defaults' for every key)", path, strings.Join(unknown, ", "))
 		}
-		if err := v.MergeConfigMap(user.AllSettings()); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+		var errs []error
+		for _, k := range user.AllKeys() {
+			val, err := checkType(k, types, user.Get(k))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("config %s: %w", path, err))
+				continue
+			}
+			v.Set(k, val)
+			src[k] = "config " + path
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
 		}
 	}
-	v.SetEnvPrefix("SEMCOM")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	for _, o := range overrides {
-		key, val, ok := strings.Cut(o, "=")
-		key = strings.ToLower(strings.TrimSpace(key))
-		if !ok || key == "" {
-			return nil, fmt.Errorf("override %q: want key=value", o)
+	env, err := environment(types)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range append(env, overrides...) {
+		key := strings.ToLower(strings.TrimSpace(o.Key))
+		if unknown := unknownKeys([]string{key}, types); len(unknown) > 0 {
+			return nil, fmt.Errorf("%s: unknown key %s (see 'semcom config defaults' for every key)", o.From, key)
 		}
-		if unknown := unknownKeys([]string{key}, known); len(unknown) > 0 {
-			return nil, fmt.Errorf("override %q: unknown key %s", o, key)
+		val, err := o.parse(key, types)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.From, err)
 		}
-		var parsed any
-		if err := yaml.Unmarshal([]byte(val), &parsed); err != nil {
-			return nil, fmt.Errorf("override %q: value is not YAML: %w", o, err)
-		}
-		if parsed == nil {
-			parsed = ""
-		}
-		v.Set(key, parsed)
+		v.Set(key, val)
+		src[key] = o.From
 	}
 	e := &Experiment{}
-	if err := v.Unmarshal(e); err != nil {
+	if err := v.Unmarshal(e, func(c *mapstructure.DecoderConfig) { c.WeaklyTypedInput = false }); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if err := e.Validate(); err != nil {
-		where := "config"
-		if path != "" {
-			where = "config " + path
-		}
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, src.blame(err, path)
 	}
 	return e, nil
 }
 
 // unknownKeys lists keys not among the known ones; keys under a known map (snr_offset_db) are free.
-func unknownKeys(keys []string, known map[string]bool) []string {
+func unknownKeys(keys []string, known map[string]reflect.Type) []string {
 	var out []string
 	for _, k := range keys {
-		if known[k] || strings.HasPrefix(k, "channel.snr_offset_db.") || k == "channel.snr_offset_db" {
+		if known[k] != nil || strings.HasPrefix(k, "channel.snr_offset_db.") {
 			continue
 		}
 		out = append(out, k)
@@ -273,5 +289,5 @@ func (e *Experiment) Write(path string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, b, 0o644)
+	return fsutil.WriteFile(path, b, 0o644)
 }

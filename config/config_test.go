@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -117,5 +118,116 @@ func TestShippedConfigsLoad(t *testing.T) {
 	e, _ := Load("../configs/paper-nyud2.yaml", nil)
 	if e.Data.ImageSize != 224 || e.Pretrain.Batch != 64 || e.Pretrain.Epochs != 500 || e.Model.Width != 64 {
 		t.Errorf("paper config drifted from §IV-A: %+v %+v", e.Data, e.Pretrain)
+	}
+}
+
+// TestNoSilentCoercion: every value is taken as its key's type or refused, and every refusal names where
+// the value came from.
+func TestNoSilentCoercion(t *testing.T) {
+	file := write(t, "pretrain:\n  epochs: 2.5\n")
+	cases := []struct {
+		name      string
+		path      string
+		env       map[string]string
+		overrides []Override
+		want      []string
+	}{
+		{"fraction as integer", file, nil, nil, []string{"config " + file, "pretrain.epochs = 2.5", "an integer"}},
+		{"bool as integer", "", nil, []Override{{Key: "finetune.epochs", Value: "true", From: "--set finetune.epochs=true"}}, []string{"--set finetune.epochs=true", "an integer"}},
+		{"negative seed", "", nil, []Override{{Key: "seed", Value: "-1", From: "--set seed=-1"}}, []string{"seed = -1", "≥ 0"}},
+		{"NaN integer", "", map[string]string{"SEMCOM_MODEL_FEATURE_DIM": ".nan"}, nil, []string{"SEMCOM_MODEL_FEATURE_DIM", "model.feature_dim = NaN"}},
+		{"NaN SNR", "", nil, []Override{{Key: "channel.snrs_db", Value: "[.nan]", From: "--set"}}, []string{"channel.snrs_db", "finite"}},
+		{"Inf SNR", "", nil, []Override{{Key: "channel.snrs_db", Value: "[0, .inf]", From: "--set"}}, []string{"finite"}},
+		{"Inf offset", "", nil, []Override{{Key: "channel.snr_offset_db.depth", Value: "-.inf", From: "--set"}}, []string{"finite"}},
+		{"string as number", "", nil, []Override{{Key: "pretrain.optimizer.lr", Value: "fast", From: "--set"}}, []string{"pretrain.optimizer.lr", "a number"}},
+		{"number as bool", "", nil, []Override{{Key: "channel.noiseless", Value: "1", From: "--set"}}, []string{"true or false"}},
+		{"unknown variable", "", map[string]string{"SEMCOM_PRETRAIN_EPOCH": "3"}, nil, []string{"SEMCOM_PRETRAIN_EPOCH names no config key"}},
+		{"flag value", "", nil, []Override{{Key: "device", Value: "gpu", From: "--device", Literal: true}}, []string{"--device: device = gpu"}},
+		{"name with dots", "", nil, []Override{{Key: "name", Value: "..", From: "--name", Literal: true}}, []string{"--name: name", "other than . and .."}},
+		{"validation names the variable", "", map[string]string{"SEMCOM_CHANNEL_FADING": "awgn"}, nil, []string{"SEMCOM_CHANNEL_FADING: channel.fading"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			_, err := Resolve(c.path, c.overrides)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error lacks %q: %v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestEnvironmentListsAndIntegralFloats(t *testing.T) {
+	t.Setenv("SEMCOM_CHANNEL_SNRS_DB", "[0,5]")
+	t.Setenv("SEMCOM_DATA_LABEL_FRACTIONS", "1,0.5")
+	t.Setenv("SEMCOM_KEEP_DENORMALS", "1") // a runtime switch, not a key: allowed
+	e, err := Load("", []string{"pretrain.epochs=3.0", "name=2024"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Channel.SNRsDB) != 2 || e.Channel.SNRsDB[1] != 5 || len(e.Data.LabelFractions) != 2 || e.Pretrain.Epochs != 3 || e.Name != "2024" {
+		t.Fatalf("got snrs %v fractions %v epochs %d name %q", e.Channel.SNRsDB, e.Data.LabelFractions, e.Pretrain.Epochs, e.Name)
+	}
+}
+
+func TestHashAndDiff(t *testing.T) {
+	a, _ := Load("", nil)
+	b, _ := Load("", []string{"name=other", "out=/elsewhere", "device=cpu", "threads=2", "checkpoint.every=3"})
+	if a.Hash() != b.Hash() || len(Diff(a, b)) != 0 {
+		t.Fatalf("where-and-how keys changed the hash: %v", Diff(a, b))
+	}
+	c, _ := Load("", []string{"seed=5", "pretrain.epochs=2", "channel.snr_offset_db={depth: -3}"})
+	if a.Hash() == c.Hash() {
+		t.Fatal("a different seed kept the hash")
+	}
+	want := []string{"channel.snr_offset_db.depth: (unset) → -3", "pretrain.epochs: 100 → 2", "seed: 1 → 5"}
+	if got := Diff(a, c); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("Diff = %q, want %q", got, want)
+	}
+	// The written config loads back to the same hash (resume without -c reads it).
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := c.Write(p); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(p, nil)
+	if err != nil || back.Hash() != c.Hash() {
+		t.Fatalf("reloaded config: %v, diff %v", err, Diff(c, back))
+	}
+}
+
+// TestNaNAndInfRefusedEverywhere sets every float (and every integer) key to NaN and ±Inf, in each form
+// it can take, and expects an error naming the key before anything runs.
+func TestNaNAndInfRefusedEverywhere(t *testing.T) {
+	n := 0
+	for key, typ := range keyTypes() {
+		var values []string
+		switch typ.Kind() {
+		case reflect.Float64, reflect.Int, reflect.Uint64:
+			values = []string{".nan", ".inf", "-.inf"}
+		case reflect.Slice:
+			if k := typ.Elem().Kind(); k == reflect.Float64 || k == reflect.Int {
+				values = []string{"[.nan]", "[1, .inf]"}
+			}
+		case reflect.Map:
+			key += ".depth"
+			values = []string{".nan", "-.inf"}
+		}
+		for _, v := range values {
+			n++
+			_, err := Load("", []string{key + "=" + v})
+			if err == nil || !strings.Contains(err.Error(), key) {
+				t.Errorf("%s=%s: %v", key, v, err)
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d cases: the key walk missed fields", n)
 	}
 }

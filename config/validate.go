@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/semcom/semcom/runfolder"
 )
 
 type checker struct{ errs []error }
 
 func (c *checker) add(key string, value any, want string) {
-	c.errs = append(c.errs, fmt.Errorf("%s = %v: want %s", key, value, want))
+	c.errs = append(c.errs, &FieldError{Key: key, Value: value, Want: want})
 }
 
 func (c *checker) oneOf(key, value string, allowed ...string) {
@@ -46,8 +48,11 @@ func (c *checker) nonNegative(key string, value float64) {
 // Validate checks every value and reports all problems, each naming its key.
 func (e *Experiment) Validate() error {
 	c := &checker{}
-	if e.Name == "" || strings.ContainsAny(e.Name, `/\`) {
-		c.add("name", fmt.Sprintf("%q", e.Name), "a non-empty name without slashes")
+	if err := runfolder.ValidName(e.Name); err != nil {
+		c.add("name", fmt.Sprintf("%q", e.Name), err.Error())
+	}
+	if e.Out == "" {
+		c.add("out", `""`, "the folder that holds run folders")
 	}
 	if e.Device != "auto" && e.Device != "cpu" && e.Device != "cuda" && !strings.HasPrefix(e.Device, "cuda:") {
 		c.add("device", e.Device, "auto, cpu, cuda or cuda:N")

@@ -215,3 +215,16 @@ func TestLoadPretrainedAdaptsConv1(t *testing.T) {
 		t.Fatalf("width mismatch: %v", err)
 	}
 }
+
+func TestResNet18ParamsFormula(t *testing.T) {
+	for _, c := range []struct{ in, width int64 }{{3, 64}, {1, 64}, {3, 16}, {1, 4}, {3, 5}} {
+		r := NewResNet18(ResNetConfig{InChannels: c.in, Width: c.width}, torch.NewGenerator(torch.CPU, 0))
+		if got, want := ResNet18Params(c.in, c.width), r.Store.NumParams(); got != want {
+			t.Errorf("ResNet18Params(%d, %d) = %d, the built model has %d", c.in, c.width, got, want)
+		}
+	}
+	// Activations grow with the image area and the width; a 224 px image at width 64 keeps some millions.
+	if a, b := ResNet18Activations(3, 64, 224), ResNet18Activations(3, 64, 112); a < 3*b || a < 2e6 || a > 2e7 {
+		t.Errorf("activations at 224 px: %d, at 112 px: %d", a, b)
+	}
+}

@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,6 +19,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/semcom/semcom/internal/fsutil"
 )
 
 // Curve is one fine-tuning job's test accuracy (at its own SNR) after each evaluated epoch.
@@ -31,6 +33,9 @@ type Curve struct {
 	Accuracy      []float64 `json:"accuracy"`
 	UplinkBytes   int64     `json:"uplink_bytes"`
 	Diverged      string    `json:"diverged,omitempty"`
+	// Labels is how many labelled samples the job used: a fraction is rounded per class, with at least one
+	// label per class, so 0.1% of 800 samples in 10 classes uses 10.
+	Labels int `json:"labels_used,omitempty"`
 }
 
 // Final is the last accuracy (NaN when none).
@@ -74,6 +79,7 @@ type Summary struct {
 	Target         Num    `json:"target_accuracy"`
 	RoundsToTarget int64  `json:"rounds_to_target"`
 	Diverged       string `json:"diverged,omitempty"`
+	Labels         int    `json:"labels_used,omitempty"`
 }
 
 // Summarize computes the summary rows.
@@ -91,7 +97,7 @@ func Summarize(curves []Curve) []Summary {
 			t = math.NaN()
 		}
 		s := Summary{Method: c.Method, LabelFraction: c.LabelFraction, SNR: c.SNR, Final: Num(c.Final()), Best: Num(c.Best()),
-			Target: Num(t), RoundsToTarget: -1, Diverged: c.Diverged}
+			Target: Num(t), RoundsToTarget: -1, Diverged: c.Diverged, Labels: c.Labels}
 		if ok {
 			s.RoundsToTarget = c.RoundsTo(t)
 		}
@@ -127,11 +133,17 @@ func Markdown(title string, rows []Summary) string {
 		}
 		fmt.Fprintf(&b, "| %g%% | %g | %s | %s | %s | %s |\n", 100*r.LabelFraction, r.SNR, r.Method, pct(float64(r.Final)), pct(float64(r.Best)), rt)
 	}
-	var notes []string
+	var notes, labels []string
 	for _, r := range rows {
 		if r.Diverged != "" {
 			notes = append(notes, "- "+r.Diverged)
 		}
+		if r.Labels > 0 {
+			labels = append(labels, fmt.Sprintf("%g%%: %d", 100*r.LabelFraction, r.Labels))
+		}
+	}
+	if len(labels) > 0 {
+		b.WriteString("\nLabelled samples used (rounded per class, at least one per class): " + strings.Join(unique(labels), ", ") + ".\n")
 	}
 	if len(notes) > 0 {
 		b.WriteString("\nDiverged runs (metrics up to the divergence are kept):\n\n" + strings.Join(unique(notes), "\n") + "\n")
@@ -156,7 +168,7 @@ func unique(s []string) []string {
 func Write(dir, title string, curves []Curve) (string, []string, error) {
 	rows := Summarize(curves)
 	md := Markdown(title, rows)
-	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md), 0o644); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(dir, "summary.md"), []byte(md), 0o644); err != nil {
 		return "", nil, err
 	}
 	js, err := json.MarshalIndent(struct {
@@ -166,7 +178,7 @@ func Write(dir, title string, curves []Curve) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "summary.json"), js, 0o644); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(dir, "summary.json"), js, 0o644); err != nil {
 		return "", nil, err
 	}
 	var plots []string
@@ -296,15 +308,10 @@ func Plot(path, title string, curves []Curve) error {
 	for i, p := range row {
 		p.Draw(canvases[0][i])
 	}
-	f, err := os.Create(path)
-	if err != nil {
+	return fsutil.WriteWith(path, 0o644, func(w io.Writer) error {
+		_, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w)
 		return err
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	})
 }
 
 func splitTitle(dc draw.Canvas) (draw.Canvas, draw.Canvas) {

@@ -1,14 +1,18 @@
 package train
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/semcom/semcom/internal/fsutil"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/torch/optim"
 	"github.com/semcom/semcom/torch/safetensors"
@@ -24,15 +28,57 @@ type CheckpointInfo struct {
 	WallSeconds    float64 `json:"wall_s"`
 	Complete       bool    `json:"complete"`
 	Seed           uint64  `json:"seed"`
+	// StateSHA256 and StateBytes check state.safetensors; Outputs maps each file that a complete job
+	// exported (encoders.safetensors, …) to its SHA-256.
+	StateSHA256 string            `json:"state_sha256"`
+	StateBytes  int64             `json:"state_bytes"`
+	Outputs     map[string]string `json:"outputs,omitempty"`
 }
+
+// Checkpoint layout: <job>/checkpoints/ckpt-NNNNNN/{state.safetensors, checkpoint.json}. A generation is
+// written in a staging folder (a temporary name) and renamed into place whole, so a crash at any point
+// leaves the previous generation intact and the new one either complete or absent. The newest two are kept.
+const (
+	CheckpointDir   = "checkpoints"
+	StateFile       = "state.safetensors"
+	CheckpointJSON  = "checkpoint.json"
+	keepGenerations = 2
+)
 
 // ErrNoCheckpoint says a job has no checkpoint to resume from.
 var ErrNoCheckpoint = errors.New("no checkpoint")
 
-// saveCheckpoint writes model, optimiser and generator states (checkpoint.safetensors) and then the info
-// (checkpoint.json). Both are written atomically; the epoch is stored in both so that a crash between the
-// two writes is detected on load.
-func saveCheckpoint(dir string, info CheckpointInfo, model map[string]*torch.Tensor, o optim.Optimizer, gens map[string]*torch.Generator) error {
+// generation is one checkpoint folder.
+type generation struct {
+	seq  int
+	path string
+}
+
+// generations lists a job's checkpoint folders, newest first.
+func generations(job string) ([]generation, error) {
+	entries, err := os.ReadDir(filepath.Join(job, CheckpointDir))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []generation
+	for _, e := range entries {
+		n, ok := strings.CutPrefix(e.Name(), "ckpt-")
+		seq, err := strconv.Atoi(n)
+		if !ok || err != nil || !e.IsDir() {
+			continue // staging folders carry fsutil.TempInfix and are removed on the next start
+		}
+		out = append(out, generation{seq, filepath.Join(job, CheckpointDir, e.Name())})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].seq > out[j].seq })
+	return out, nil
+}
+
+// saveCheckpoint commits model, optimiser and generator states with info as a new generation, then prunes
+// generations older than the previous one.
+func saveCheckpoint(job string, info CheckpointInfo, model map[string]*torch.Tensor, o optim.Optimizer, gens map[string]*torch.Generator) error {
 	tensors := map[string]*torch.Tensor{}
 	for n, t := range model {
 		tensors["model/"+n] = t
@@ -53,52 +99,120 @@ func saveCheckpoint(dir string, info CheckpointInfo, model map[string]*torch.Ten
 			s.Free()
 		}
 	}()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	meta := map[string]string{"epoch": strconv.Itoa(info.Epoch), "stage": info.Stage, "method": info.Method}
-	if err := safetensors.Save(filepath.Join(dir, "checkpoint.safetensors"), tensors, meta); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(info, "", "  ")
+	state, err := safetensors.Encode(tensors, meta)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, "checkpoint.json"), b)
+	sum := sha256.Sum256(state)
+	info.StateSHA256, info.StateBytes = hex.EncodeToString(sum[:]), int64(len(state))
+	js, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	root := filepath.Join(job, CheckpointDir)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	existing, err := generations(job)
+	if err != nil {
+		return err
+	}
+	seq := 1
+	if len(existing) > 0 {
+		seq = existing[0].seq + 1
+	}
+	final := filepath.Join(root, fmt.Sprintf("ckpt-%06d", seq))
+	staging, err := os.MkdirTemp(root, filepath.Base(final)+fsutil.TempInfix)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	fsutil.Fault("checkpoint")
+	if err := fsutil.WriteFile(filepath.Join(staging, StateFile), state, 0o644); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	fsutil.Fault("checkpoint")
+	if err := fsutil.WriteFile(filepath.Join(staging, CheckpointJSON), js, 0o644); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	fsutil.Fault("checkpoint")
+	if err := os.Rename(staging, final); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	fsutil.Fault("checkpoint")
+	if err := fsutil.SyncDir(root); err != nil {
+		return err
+	}
+	fsutil.Fault("checkpoint")
+	for i, g := range existing {
+		if i+1 >= keepGenerations { // the new one plus the previous
+			if err := os.RemoveAll(g.path); err != nil {
+				return fmt.Errorf("checkpoint: prune %s: %w", g.path, err)
+			}
+			fsutil.Fault("checkpoint")
+		}
+	}
+	return nil
 }
 
-// readCheckpointInfo reads a checkpoint's JSON (ErrNoCheckpoint if absent).
-func readCheckpointInfo(dir string) (CheckpointInfo, error) {
-	var info CheckpointInfo
-	b, err := os.ReadFile(filepath.Join(dir, "checkpoint.json"))
-	if os.IsNotExist(err) {
-		return info, ErrNoCheckpoint
-	}
-	if err != nil {
-		return info, err
-	}
-	if err := json.Unmarshal(b, &info); err != nil {
-		return info, fmt.Errorf("%s: %w", filepath.Join(dir, "checkpoint.json"), err)
-	}
-	return info, nil
+// checkpoint is a verified generation: its info and raw state.
+type checkpoint struct {
+	Info  CheckpointInfo
+	Path  string // the generation folder
+	state []byte
 }
 
-// loadCheckpoint restores a checkpoint written by saveCheckpoint into the live model, optimiser and
-// generators.
-func loadCheckpoint(dir string, load func(map[string]*torch.Tensor) error, o optim.Optimizer, gens map[string]*torch.Generator) (CheckpointInfo, error) {
-	info, err := readCheckpointInfo(dir)
+// newestCheckpoint finds the newest generation whose files are complete and match their checksums. Each
+// damaged generation it skips is described in skipped (for the log). With no generation at all it
+// returns ErrNoCheckpoint; when every generation is damaged, an error that lists them.
+func newestCheckpoint(job string) (ck checkpoint, skipped []string, err error) {
+	gens, err := generations(job)
 	if err != nil {
-		return info, err
+		return ck, nil, err
 	}
-	path := filepath.Join(dir, "checkpoint.safetensors")
-	tensors, meta, err := safetensors.Load(path)
+	if len(gens) == 0 {
+		return ck, nil, ErrNoCheckpoint
+	}
+	for _, g := range gens {
+		c, err := readGeneration(g.path)
+		if err == nil {
+			return c, skipped, nil
+		}
+		skipped = append(skipped, err.Error())
+	}
+	return ck, skipped, fmt.Errorf("every checkpoint of %s is damaged (%s): start the job again (--overwrite)", job, strings.Join(skipped, "; "))
+}
+
+func readGeneration(dir string) (checkpoint, error) {
+	c := checkpoint{Path: dir}
+	b, err := os.ReadFile(filepath.Join(dir, CheckpointJSON))
 	if err != nil {
-		return info, err
+		return c, fmt.Errorf("%s: %w", dir, err)
+	}
+	if err := json.Unmarshal(b, &c.Info); err != nil {
+		return c, fmt.Errorf("%s: %w", filepath.Join(dir, CheckpointJSON), err)
+	}
+	state, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", dir, err)
+	}
+	sum := sha256.Sum256(state)
+	if int64(len(state)) != c.Info.StateBytes || hex.EncodeToString(sum[:]) != c.Info.StateSHA256 {
+		return c, fmt.Errorf("%s: %d bytes with SHA-256 %.12s, but %s records %d bytes with %.12s (corrupted)",
+			filepath.Join(dir, StateFile), len(state), hex.EncodeToString(sum[:]), CheckpointJSON, c.Info.StateBytes, c.Info.StateSHA256)
+	}
+	c.state = state
+	return c, nil
+}
+
+// restore loads a verified checkpoint into the live model, optimiser and generators.
+func (c checkpoint) restore(load func(map[string]*torch.Tensor) error, o optim.Optimizer, gens map[string]*torch.Generator) error {
+	path := filepath.Join(c.Path, StateFile)
+	tensors, _, err := safetensors.Parse(c.state, path)
+	if err != nil {
+		return err
 	}
 	defer torch.FreeAll(tensors)
-	if meta["epoch"] != strconv.Itoa(info.Epoch) {
-		return info, fmt.Errorf("%s holds epoch %s but checkpoint.json says %d: the checkpoint was interrupted mid-write", path, meta["epoch"], info.Epoch)
-	}
 	model, ost := map[string]*torch.Tensor{}, map[string]*torch.Tensor{}
 	for n, t := range tensors {
 		switch {
@@ -109,19 +223,39 @@ func loadCheckpoint(dir string, load func(map[string]*torch.Tensor) error, o opt
 		}
 	}
 	if err := load(model); err != nil {
-		return info, fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := o.LoadState(ost, info.OptimizerSteps); err != nil {
-		return info, fmt.Errorf("%s: %w", path, err)
+	if err := o.LoadState(ost, c.Info.OptimizerSteps); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	for n, g := range gens {
 		s, ok := tensors["rng/"+n]
 		if !ok {
-			return info, fmt.Errorf("%s: generator state rng/%s missing", path, n)
+			return fmt.Errorf("%s: generator state rng/%s missing", path, n)
 		}
 		if err := torch.Catch(func() { g.SetState(s) }); err != nil {
-			return info, fmt.Errorf("%s: rng/%s: %w", path, n, err)
+			return fmt.Errorf("%s: rng/%s: %w", path, n, err)
 		}
 	}
-	return info, nil
+	return nil
+}
+
+// fileSHA256 is the hex SHA-256 of a file ("" when it cannot be read).
+func fileSHA256(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// outputsIntact reports whether every exported file still has the checksum the checkpoint recorded.
+func outputsIntact(job string, outputs map[string]string) bool {
+	for name, sum := range outputs {
+		if fileSHA256(filepath.Join(job, name)) != sum {
+			return false
+		}
+	}
+	return true
 }

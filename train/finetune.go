@@ -21,8 +21,15 @@ type FinetuneJob struct {
 	LabelFraction float64
 	TrainSNR      float64 // dB; ignored when the config draws training SNRs from a range
 	Init          string  // pre-trained encoders (EncodersFile); empty trains from scratch
-	Dir           string
 }
+
+// Name is the job's folder name below <run>/finetune.
+func (j FinetuneJob) Name() string {
+	return fmt.Sprintf("%s-labels%g-snr%g", j.Method, 100*j.LabelFraction, j.TrainSNR)
+}
+
+// Dir is the job's folder in a run folder.
+func (j FinetuneJob) Dir(run string) string { return filepath.Join(run, "finetune", j.Name()) }
 
 func (e *Env) channelConfig() channel.Config {
 	c := e.Exp.Channel
@@ -84,9 +91,19 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 	x := e.Exp
 	log := e.Log.WithFields(map[string]any{"stage": "finetune", "method": job.Method, "labels": job.LabelFraction, "snr": job.TrainSNR})
 	snrs := x.Channel.SNRsDB
+	jf, err := e.openJob("finetune", job.Name())
+	if err != nil {
+		return nil, err
+	}
+	defer jf.Close()
+	dir := jf.Dir
+	var ck checkpoint
 	if resume {
-		if info, err := readCheckpointInfo(job.Dir); err == nil && info.Complete {
-			m, err := LoadMetrics(job.Dir, snrs, math.MaxInt)
+		if ck, err = e.resumePoint(dir, log); err != nil {
+			return nil, err
+		}
+		if ck.Info.Complete {
+			m, err := LoadMetrics(dir, snrs, ck.Info.Epoch)
 			if err != nil {
 				return nil, err
 			}
@@ -118,6 +135,11 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		return nil, err
 	}
 	train := e.Data.Train
+	if used := float64(len(idx)) / float64(train.N()); math.Abs(used-job.LabelFraction) > 0.005 {
+		// Rounding per class, with at least one label per class, can differ from the asked fraction.
+		log.Warnf("%g%% of the labels asked for, %.2f%% used: %d of %d samples (each class keeps a rounded share, at least one)",
+			100*job.LabelFraction, 100*used, len(idx), train.N())
+	}
 	if len(idx) < int(train.N()) {
 		train = train.Subset(idx)
 		defer train.Free()
@@ -133,18 +155,13 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 	var ledger Ledger
 	startEpoch := 0
 	clk := clock{start: time.Now()}
-	metrics := NewMetrics(job.Dir, snrs)
-	if resume {
-		info, err := loadCheckpoint(job.Dir, func(m map[string]*torch.Tensor) error { return sys.Load(m, "encoder", "decoder") }, opt, gens)
-		switch {
-		case err == nil:
-			startEpoch, ledger, clk.prior = info.Epoch, info.Ledger, info.WallSeconds
-			if metrics, err = LoadMetrics(job.Dir, snrs, info.Epoch); err != nil {
-				return nil, err
-			}
-			log.Infof("resuming after epoch %d", info.Epoch)
-		case errors.Is(err, ErrNoCheckpoint):
-		default:
+	metrics := NewMetrics(dir, snrs)
+	if ck.Path != "" {
+		if err := ck.restore(func(m map[string]*torch.Tensor) error { return sys.Load(m, "encoder", "decoder") }, opt, gens); err != nil {
+			return nil, err
+		}
+		startEpoch, ledger, clk.prior = ck.Info.Epoch, ck.Info.Ledger, ck.Info.WallSeconds
+		if metrics, err = LoadMetrics(dir, snrs, ck.Info.Epoch); err != nil {
 			return nil, err
 		}
 	}
@@ -166,12 +183,13 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 	}
 	countRound := func() { ledger.FinetuneRound(min(batch, n), int64(len(sys.Encoders)), sys.K) }
 	step := startEpoch * spe
+	saved := startEpoch
 	for epoch := startEpoch + 1; epoch <= x.Finetune.Epochs; epoch++ {
 		mean, lr, err := e.epoch(steps, epoch, &step, lossOf, countRound)
 		if err != nil {
-			return metrics.Rows, err
+			return metrics.Rows, e.interrupted(err, "finetune "+job.Name(), saved)
 		}
-		row := Row{Stage: "finetune", Method: job.Method, LabelFraction: job.LabelFraction, TrainSNR: &job.TrainSNR,
+		row := Row{Stage: "finetune", Method: job.Method, LabelFraction: job.LabelFraction, Labels: len(idx), TrainSNR: &job.TrainSNR,
 			Epoch: epoch, Loss: mean, LR: lr, Ledger: ledger}
 		if epoch%x.Eval.Every == 0 || epoch == x.Finetune.Epochs {
 			row.Accuracy = e.Evaluate(sys, e.Data.Test, snrs)
@@ -187,9 +205,10 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		if epoch%x.Checkpoint.Every == 0 || last || stop {
 			info := CheckpointInfo{Stage: "finetune", Method: job.Method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(),
 				Complete: last, Seed: x.Seed}
-			if err := saveCheckpoint(job.Dir, info, sys.StateDict("encoder", "decoder"), opt, gens); err != nil {
+			if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "decoder"), opt, gens); err != nil {
 				return metrics.Rows, err
 			}
+			saved = epoch
 		}
 		if stop {
 			return metrics.Rows, ErrStopped
@@ -209,10 +228,25 @@ func evalSeed(base uint64, snr float64) uint64 {
 // EvaluateCheckpoint loads a fine-tuning checkpoint (a job folder or its checkpoint.safetensors) and
 // evaluates it on the test split at the configured SNRs.
 func (e *Env) EvaluateCheckpoint(path string) (map[string]float64, error) {
-	if filepath.Ext(path) != ".safetensors" {
-		path = filepath.Join(path, "checkpoint.safetensors")
+	var tensors map[string]*torch.Tensor
+	var err error
+	if filepath.Ext(path) == ".safetensors" {
+		tensors, _, err = safetensors.Load(path)
+	} else {
+		var ck checkpoint
+		var skipped []string
+		ck, skipped, err = newestCheckpoint(path)
+		for _, s := range skipped {
+			e.Log.Warnf("checkpoint damaged, using the previous one: %s", s)
+		}
+		if errors.Is(err, ErrNoCheckpoint) {
+			return nil, fmt.Errorf("%s: no checkpoint (name a fine-tuning job folder, or a state.safetensors)", path)
+		}
+		if err == nil {
+			path = filepath.Join(ck.Path, StateFile)
+			tensors, _, err = safetensors.Parse(ck.state, path)
+		}
 	}
-	tensors, _, err := safetensors.Load(path)
 	if err != nil {
 		return nil, err
 	}

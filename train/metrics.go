@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/semcom/semcom/internal/fsutil"
 )
 
 // Row is one epoch's metrics.
@@ -17,6 +19,7 @@ type Row struct {
 	Stage         string             `json:"stage"`
 	Method        string             `json:"method"`
 	LabelFraction float64            `json:"label_fraction"`
+	Labels        int                `json:"labels_used,omitempty"` // labelled samples fine-tuning used
 	TrainSNR      *float64           `json:"train_snr_db,omitempty"`
 	Epoch         int                `json:"epoch"`
 	Loss          float64            `json:"train_loss"`
@@ -105,10 +108,10 @@ func (m *Metrics) write() error {
 			strconv.FormatInt(r.DownlinkBytes, 10), strconv.FormatInt(r.HypotheticalPretrainSymbols, 10), num(r.WallSeconds))
 		csv.WriteString(strings.Join(f, ",") + "\n")
 	}
-	if err := writeAtomic(filepath.Join(m.dir, "metrics.jsonl"), js.Bytes()); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(m.dir, "metrics.jsonl"), js.Bytes(), 0o644); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(m.dir, "metrics.csv"), csv.Bytes())
+	return fsutil.WriteFile(filepath.Join(m.dir, "metrics.csv"), csv.Bytes(), 0o644)
 }
 
 func num(v float64) string {
@@ -116,13 +119,4 @@ func num(v float64) string {
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	}
 	return strconv.FormatFloat(v, 'g', 6, 64)
-}
-
-// writeAtomic writes data to path through a temporary file and a rename.
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

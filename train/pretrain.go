@@ -1,7 +1,6 @@
 package train
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -82,16 +81,29 @@ func (e *Env) pretrainLoss(method string, views [][2]*torch.Tensor) *torch.Tenso
 	return total
 }
 
-// Pretrain runs Stage I for a method in dir (resuming from its checkpoint when resume is set) and returns
-// the path of the pre-trained encoders. No labels are used and nothing is sent over the air.
-func (e *Env) Pretrain(method, dir string, resume bool) (string, error) {
+// Pretrain runs Stage I for a method in <run>/pretrain/<method> (resuming from its newest intact checkpoint
+// when resume is set) and returns the path of the pre-trained encoders. No labels are used and nothing is
+// sent over the air.
+func (e *Env) Pretrain(method string, resume bool) (string, error) {
 	x := e.Exp
 	log := e.Log.WithFields(map[string]any{"stage": "pretrain", "method": method})
+	job, err := e.openJob("pretrain", method)
+	if err != nil {
+		return "", err
+	}
+	defer job.Close()
+	dir := job.Dir
 	out := filepath.Join(dir, EncodersFile)
+	var ck checkpoint
 	if resume {
-		if info, err := readCheckpointInfo(dir); err == nil && info.Complete {
+		if ck, err = e.resumePoint(dir, log); err != nil {
+			return "", err
+		}
+		if ck.Info.Complete && outputsIntact(dir, ck.Info.Outputs) {
 			log.Info("already complete; reusing ", out)
 			return out, nil
+		} else if ck.Info.Complete {
+			log.Warn("exported encoders are missing or damaged; exporting them again from the final checkpoint")
 		}
 	}
 	sys := NewSystem(x.Model, e.Data.Modalities, len(e.Data.ClassNames), x.Seed)
@@ -114,17 +126,12 @@ func (e *Env) Pretrain(method, dir string, resume bool) (string, error) {
 	startEpoch := 0
 	clk := clock{start: time.Now()}
 	metrics := NewMetrics(dir, nil)
-	if resume {
-		info, err := loadCheckpoint(dir, func(m map[string]*torch.Tensor) error { return sys.Load(m, "encoder", "projector") }, opt, gens)
-		switch {
-		case err == nil:
-			startEpoch, ledger, clk.prior = info.Epoch, info.Ledger, info.WallSeconds
-			if metrics, err = LoadMetrics(dir, nil, info.Epoch); err != nil {
-				return "", err
-			}
-			log.Infof("resuming after epoch %d", info.Epoch)
-		case errors.Is(err, ErrNoCheckpoint):
-		default:
+	if ck.Path != "" {
+		if err := ck.restore(func(m map[string]*torch.Tensor) error { return sys.Load(m, "encoder", "projector") }, opt, gens); err != nil {
+			return "", err
+		}
+		startEpoch, ledger, clk.prior = ck.Info.Epoch, ck.Info.Ledger, ck.Info.WallSeconds
+		if metrics, err = LoadMetrics(dir, nil, ck.Info.Epoch); err != nil {
 			return "", err
 		}
 	}
@@ -140,12 +147,15 @@ func (e *Env) Pretrain(method, dir string, resume bool) (string, error) {
 		return e.pretrainBatchLoss(sys, method, xs, aug, size, gens["augment"])
 	}
 	crossModal := e.crossModal(method)
-	countStep := func() { ledger.PretrainStep(batch, int64(len(sys.Encoders)), sys.K, crossModal) }
+	// The symbols a step would exchange are those of the samples it actually uses (all of them when the
+	// configured batch is larger than the data).
+	countStep := func() { ledger.PretrainStep(min(batch, n), int64(len(sys.Encoders)), sys.K, crossModal) }
 	step := startEpoch * spe
+	saved := startEpoch
 	for epoch := startEpoch + 1; epoch <= x.Pretrain.Epochs; epoch++ {
 		mean, lr, err := e.epoch(steps, epoch, &step, lossOf, countStep)
 		if err != nil {
-			return "", err
+			return "", e.interrupted(err, "pretrain "+method, saved)
 		}
 		row := Row{Stage: "pretrain", Method: method, LabelFraction: 0, Epoch: epoch, Loss: mean, LR: lr,
 			Ledger: ledger, WallSeconds: clk.seconds()}
@@ -154,26 +164,37 @@ func (e *Env) Pretrain(method, dir string, resume bool) (string, error) {
 		}
 		log.WithFields(map[string]any{"epoch": epoch, "loss": fmt.Sprintf("%.4f", row.Loss), "lr": fmt.Sprintf("%.4g", lr)}).Log(e.epochLevel(), "epoch done")
 		stop := e.StopAfter > 0 && epoch == e.StopAfter && epoch < x.Pretrain.Epochs
-		if epoch%x.Checkpoint.Every == 0 || epoch == x.Pretrain.Epochs || stop {
+		// The last epoch is saved once, as the complete checkpoint, after the exports below.
+		if epoch < x.Pretrain.Epochs && (epoch%x.Checkpoint.Every == 0 || stop) {
 			info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(), Seed: x.Seed}
 			if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "projector"), opt, gens); err != nil {
 				return "", err
 			}
+			saved = epoch
 		}
 		if stop {
 			return "", ErrStopped
 		}
 	}
-	if err := safetensors.Save(out, sys.StateDict("encoder"), map[string]string{"method": method, "stage": "pretrain"}); err != nil {
+	outputs := map[string]string{}
+	export := func(name string, st map[string]*torch.Tensor, meta map[string]string) error {
+		if err := safetensors.Save(filepath.Join(dir, name), st, meta); err != nil {
+			return err
+		}
+		outputs[name] = fileSHA256(filepath.Join(dir, name))
+		return nil
+	}
+	if err := export(EncodersFile, sys.StateDict("encoder"), map[string]string{"method": method, "stage": "pretrain"}); err != nil {
 		return "", err
 	}
 	for mod, st := range sys.TrunkStates() {
-		p := filepath.Join(dir, "resnet18-"+mod+".safetensors") // torchvision names, loadable from PyTorch
-		if err := safetensors.Save(p, st, map[string]string{"method": method, "modality": mod}); err != nil {
+		// torchvision names, loadable from PyTorch
+		if err := export("resnet18-"+mod+".safetensors", st, map[string]string{"method": method, "modality": mod}); err != nil {
 			return "", err
 		}
 	}
-	info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: x.Pretrain.Epochs, Ledger: ledger, WallSeconds: clk.seconds(), Complete: true, Seed: x.Seed}
+	info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: x.Pretrain.Epochs, Ledger: ledger, WallSeconds: clk.seconds(),
+		Complete: true, Seed: x.Seed, Outputs: outputs}
 	if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "projector"), opt, gens); err != nil {
 		return "", err
 	}

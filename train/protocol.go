@@ -3,7 +3,6 @@ package train
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/semcom/semcom/report"
 )
@@ -21,14 +20,13 @@ func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
 		if m == MethodSupervised {
 			continue
 		}
-		dir, err := jobDir(e.Dir, "pretrain", m)
-		if err != nil {
-			return nil, err
-		}
 		e.Log.Infof("stage I: pre-training %s (%d epochs)", m, x.Pretrain.Epochs)
-		path, err := e.Pretrain(m, dir, resume)
+		path, err := e.Pretrain(m, resume)
 		msg, err := e.divergence(err)
+		var ie *InterruptedError
 		switch {
+		case errors.As(err, &ie):
+			return nil, err // names its job itself
 		case err != nil:
 			return nil, fmt.Errorf("pretrain %s: %w", m, err)
 		case msg != "":
@@ -47,16 +45,17 @@ func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
 					curves = append(curves, c)
 					continue
 				}
-				dir, err := jobDir(e.Dir, "finetune", fmt.Sprintf("%s-labels%g-snr%g", m, 100*frac, snr))
-				if err != nil {
-					return nil, err
-				}
+				job := FinetuneJob{Method: m, LabelFraction: frac, TrainSNR: snr, Init: encoders[m]}
 				e.Log.Infof("stage II: fine-tuning %s with %g%% of the labels at %g dB", m, 100*frac, snr)
-				rows, err := e.Finetune(FinetuneJob{Method: m, LabelFraction: frac, TrainSNR: snr, Init: encoders[m], Dir: dir}, resume)
-				if c.Diverged, err = e.divergence(err); err != nil {
-					return nil, fmt.Errorf("finetune %s: %w", filepath.Base(dir), err)
+				rows, err := e.Finetune(job, resume)
+				var ie *InterruptedError
+				if c.Diverged, err = e.divergence(err); errors.As(err, &ie) {
+					return nil, err
+				} else if err != nil {
+					return nil, fmt.Errorf("finetune %s: %w", job.Name(), err)
 				}
 				for _, r := range rows {
+					c.Labels = r.Labels
 					if a, ok := r.Accuracy[SNRKey(snr)]; ok {
 						c.Rounds = append(c.Rounds, r.Rounds)
 						c.Epochs = append(c.Epochs, r.Epoch)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -13,6 +13,7 @@ import (
 	"github.com/semcom/semcom/config"
 	"github.com/semcom/semcom/data"
 	"github.com/semcom/semcom/internal/progress"
+	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/torch/optim"
 )
@@ -30,6 +31,70 @@ type Env struct {
 	// StopAfter, when positive, ends a job with ErrStopped after that epoch (checkpointed), e.g. to fit a
 	// cluster's time slices; --resume continues it.
 	StopAfter int
+	// ConfigHash is the resolved config's hash (config.Experiment.Hash), recorded in every job folder.
+	ConfigHash string
+	// Interrupted, when set, is polled after every optimiser step: a non-nil signal ends the job at once
+	// with an *InterruptedError (its checkpoints stay as they are).
+	Interrupted func() os.Signal
+}
+
+// InterruptedError says a signal stopped a job between two steps; the job's newest checkpoint is kept and
+// resuming continues from it exactly.
+type InterruptedError struct {
+	Signal os.Signal
+	Job    string // "pretrain proposed", "finetune proposed-labels100-snr5"
+	Epoch  int    // the epoch that was running
+	Saved  int    // the epoch of the job's newest checkpoint (0: none yet)
+}
+
+func (i *InterruptedError) Error() string {
+	kept := fmt.Sprintf("its newest checkpoint (epoch %d) is kept", i.Saved)
+	if i.Saved == 0 {
+		kept = "it had no checkpoint yet and restarts from its first epoch"
+	}
+	return fmt.Sprintf("interrupted by %s during %s, epoch %d: %s", signalName(i.Signal), i.Job, i.Epoch, kept)
+}
+
+func signalName(s os.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// interrupted completes an *InterruptedError from a job's loop with the job's name and newest checkpoint.
+func (e *Env) interrupted(err error, job string, saved int) error {
+	var ie *InterruptedError
+	if errors.As(err, &ie) {
+		ie.Job, ie.Saved = job, saved
+	}
+	return err
+}
+
+// openJob opens and locks a job folder below the run folder.
+func (e *Env) openJob(parts ...string) (*runfolder.Job, error) {
+	return runfolder.OpenJob(e.Dir, e.ConfigHash, parts...)
+}
+
+// resumePoint finds the checkpoint a job resumes from (none: the zero checkpoint), logging each damaged
+// generation it passes over.
+func (e *Env) resumePoint(dir string, log logrus.FieldLogger) (checkpoint, error) {
+	ck, skipped, err := newestCheckpoint(dir)
+	for _, s := range skipped {
+		log.Warnf("checkpoint damaged, falling back to the previous one: %s", s)
+	}
+	switch {
+	case errors.Is(err, ErrNoCheckpoint):
+		return checkpoint{}, nil
+	case err != nil:
+		return ck, err
+	case !ck.Info.Complete:
+		log.Infof("resuming from %s (after epoch %d)", ck.Path, ck.Info.Epoch)
+	}
+	return ck, nil
 }
 
 // ErrStopped says a job stopped at Env.StopAfter and can be resumed.
@@ -132,8 +197,3 @@ type clock struct {
 
 func (c clock) seconds() float64 { return c.prior + time.Since(c.start).Seconds() }
 
-// jobDir makes and returns a job's folder.
-func jobDir(root string, parts ...string) (string, error) {
-	d := filepath.Join(append([]string{root}, parts...)...)
-	return d, os.MkdirAll(d, 0o755)
-}

@@ -169,6 +169,14 @@ func (e *Env) epoch(s *stageSteps, epoch int, step *int, lossOf func(ix *torch.T
 		afterStep()
 		*step++
 		s.bar.Add(1, fmt.Sprintf("epoch %d", epoch))
+		if e.Interrupted != nil {
+			if sig := e.Interrupted(); sig != nil {
+				for _, rest := range bs[bi+1:] {
+					rest.Free()
+				}
+				return 0, lr, &InterruptedError{Signal: sig, Epoch: epoch}
+			}
+		}
 	}
 	mean, ok := meter.mean()
 	if !ok {

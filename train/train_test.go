@@ -58,8 +58,7 @@ func TestPretrainThenFinetune(t *testing.T) {
 	env := tinyEnv(t)
 	for _, m := range []string{MethodProposed, MethodSimCLR, MethodBarlow} {
 		dir := filepath.Join(env.Dir, "pretrain", m)
-		os.MkdirAll(dir, 0o755)
-		path, err := env.Pretrain(m, dir, false)
+		path, err := env.Pretrain(m, false)
 		if err != nil {
 			t.Fatalf("%s: %v", m, err)
 		}
@@ -87,10 +86,10 @@ func TestPretrainThenFinetune(t *testing.T) {
 			t.Fatalf("%s: pre-training ledger %+v", m, m2.Rows[1].Ledger)
 		}
 	}
-	dir := filepath.Join(env.Dir, "ft")
-	os.MkdirAll(dir, 0o755)
-	rows, err := env.Finetune(FinetuneJob{Method: MethodProposed, LabelFraction: 0.5, TrainSNR: 10,
-		Init: filepath.Join(env.Dir, "pretrain", MethodProposed, EncodersFile), Dir: dir}, false)
+	job := FinetuneJob{Method: MethodProposed, LabelFraction: 0.5, TrainSNR: 10,
+		Init: filepath.Join(env.Dir, "pretrain", MethodProposed, EncodersFile)}
+	dir := job.Dir(env.Dir)
+	rows, err := env.Finetune(job, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,10 +113,15 @@ func TestPretrainThenFinetune(t *testing.T) {
 	}
 }
 
-func finetuneRows(t *testing.T, env *Env, dir string, resume bool) ([]Row, error) {
+// supervisedJob is the fine-tuning job the resume and divergence tests run.
+var supervisedJob = FinetuneJob{Method: MethodSupervised, LabelFraction: 1, TrainSNR: 5}
+
+// finetuneRows runs supervisedJob in the run folder run.
+func finetuneRows(t *testing.T, env *Env, run string, resume bool) ([]Row, error) {
 	t.Helper()
-	os.MkdirAll(dir, 0o755)
-	return env.Finetune(FinetuneJob{Method: MethodSupervised, LabelFraction: 1, TrainSNR: 5, Dir: dir}, resume)
+	e := *env
+	e.Dir = run
+	return e.Finetune(supervisedJob, resume)
 }
 
 func TestResumeIsExact(t *testing.T) {
@@ -174,15 +178,13 @@ func TestDivergenceIsReportedAndMetricsKept(t *testing.T) {
 	if !errors.As(err, &div) || div.Method != MethodSupervised || div.Epoch != 2 || !strings.Contains(err.Error(), "non-finite") {
 		t.Fatalf("want divergence at epoch 2, got %v", err)
 	}
-	m, err := LoadMetrics(dir, env.Exp.Channel.SNRsDB, 100)
+	m, err := LoadMetrics(supervisedJob.Dir(dir), env.Exp.Channel.SNRsDB, 100)
 	if err != nil || len(m.Rows) != 1 || m.Rows[0].Epoch != 1 {
 		t.Fatalf("metrics before the divergence: %v %v", m, err)
 	}
 	env.Exp.Pretrain.Optimizer.LR = 1e30
 	env.Exp.Pretrain.Optimizer.Schedule = "constant"
-	pdir := filepath.Join(env.Dir, "pdiv")
-	os.MkdirAll(pdir, 0o755)
-	if _, err := env.Pretrain(MethodBarlow, pdir, false); !errors.As(err, &div) || div.Stage != "pretrain" {
+	if _, err := env.Pretrain(MethodBarlow, false); !errors.As(err, &div) || div.Stage != "pretrain" {
 		t.Fatalf("pre-training with a huge LR: %v", err)
 	}
 }
@@ -334,5 +336,110 @@ func TestTrainingSNRRange(t *testing.T) {
 	}
 	if math.Abs(fixed-low) < 1e-3*math.Abs(fixed) {
 		t.Fatalf("range [-20, -20] trained like 5 dB: loss %v vs %v", low, fixed)
+	}
+}
+
+// TestCheckpointGenerations: each save commits a whole generation and keeps the previous one; a corrupted
+// newest generation is detected by its checksum and resuming falls back to the previous one, which still
+// reproduces the uninterrupted run exactly.
+func TestCheckpointGenerations(t *testing.T) {
+	defer torch.LockThread()()
+	env := tinyEnv(t)
+	straight, err := finetuneRows(t, env, filepath.Join(env.Dir, "straight"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(env.Dir, "broken")
+	env.StopAfter = 2
+	if _, err := finetuneRows(t, env, run, false); !errors.Is(err, ErrStopped) {
+		t.Fatal(err)
+	}
+	env.StopAfter = 0
+	job := supervisedJob.Dir(run)
+	gens, _ := generations(job)
+	if len(gens) != 2 || gens[0].seq != 2 || gens[1].seq != 1 {
+		t.Fatalf("generations after 2 epochs: %+v", gens)
+	}
+	// Flip 4 bytes in the middle of the newest state.
+	state := filepath.Join(gens[0].path, StateFile)
+	b, _ := os.ReadFile(state)
+	for i := len(b) / 2; i < len(b)/2+4; i++ {
+		b[i] ^= 0xff
+	}
+	os.WriteFile(state, b, 0o644)
+	ck, skipped, err := newestCheckpoint(job)
+	if err != nil || ck.Info.Epoch != 1 || len(skipped) != 1 || !strings.Contains(skipped[0], "corrupted") {
+		t.Fatalf("fallback: epoch %d, skipped %v, %v", ck.Info.Epoch, skipped, err)
+	}
+	resumed, err := finetuneRows(t, env, run, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range straight {
+		if straight[i].Loss != resumed[i].Loss || straight[i].Accuracy["10"] != resumed[i].Accuracy["10"] {
+			t.Fatalf("epoch %d after the fallback differs: %v vs %v", i+1, resumed[i].Loss, straight[i].Loss)
+		}
+	}
+	gens, _ = generations(job)
+	if len(gens) != keepGenerations {
+		t.Fatalf("%d generations kept, want %d", len(gens), keepGenerations)
+	}
+	// With every generation damaged, resuming says so instead of starting over silently.
+	for _, g := range gens {
+		os.Remove(filepath.Join(g.path, CheckpointJSON))
+	}
+	if _, _, err := newestCheckpoint(job); err == nil || !strings.Contains(err.Error(), "every checkpoint") {
+		t.Fatalf("all damaged: %v", err)
+	}
+}
+
+// TestInterruptStopsBetweenSteps: a signal ends the job after the current step with an *InterruptedError
+// that names the kept checkpoint; resuming reproduces the uninterrupted run.
+func TestInterruptStopsBetweenSteps(t *testing.T) {
+	defer torch.LockThread()()
+	env := tinyEnv(t)
+	straight, err := finetuneRows(t, env, filepath.Join(env.Dir, "straight"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	env.Interrupted = func() os.Signal {
+		if steps++; steps == 5 { // in epoch 2 (3 steps per epoch)
+			return os.Interrupt
+		}
+		return nil
+	}
+	run := filepath.Join(env.Dir, "interrupted")
+	_, err = finetuneRows(t, env, run, false)
+	var ie *InterruptedError
+	if !errors.As(err, &ie) || ie.Epoch != 2 || ie.Saved != 1 || !strings.Contains(err.Error(), "epoch 1") {
+		t.Fatalf("interrupt: %v", err)
+	}
+	env.Interrupted = nil
+	resumed, err := finetuneRows(t, env, run, true)
+	if err != nil || len(resumed) != len(straight) || resumed[2].Loss != straight[2].Loss {
+		t.Fatalf("resume after the interrupt: %v", err)
+	}
+}
+
+// TestSmallDataAccounting: a pre-training batch larger than the data counts the samples actually used, and
+// a label fraction below one per class reports the labels actually used.
+func TestSmallDataAccounting(t *testing.T) {
+	defer torch.LockThread()()
+	env := tinyEnv(t, "pretrain.batch=100", "pretrain.epochs=1", "finetune.epochs=1")
+	if _, err := env.Pretrain(MethodProposed, false); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadMetrics(filepath.Join(env.Dir, "pretrain", MethodProposed), nil, 10)
+	if err != nil || len(m.Rows) != 1 {
+		t.Fatal(err)
+	}
+	// One step over all 48 samples: 48 samples × 2 devices × K/2 = 4 symbols.
+	if got := m.Rows[0].HypotheticalPretrainSymbols; got != 48*2*4 {
+		t.Fatalf("pre-training symbols %d, want %d", got, 48*2*4)
+	}
+	rows, err := env.Finetune(FinetuneJob{Method: MethodSupervised, LabelFraction: 0.001, TrainSNR: 5}, false)
+	if err != nil || rows[0].Labels != 4 { // one per class
+		t.Fatalf("labels used: %v, %v", rows, err)
 	}
 }

@@ -21,10 +21,11 @@ func init() {
 var version = "dev"
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
+	err := newRoot().Execute()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "semcom:", err)
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
 }
 
 func newRoot() *cobra.Command {
@@ -38,6 +39,12 @@ over a noisy wireless channel, and a server decodes the scene class. Training ha
 multi-modal self-supervised pre-training, then supervised fine-tuning through the channel.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Example: `  make demo                                  # the whole protocol on the embedded synthetic data
+  semcom run -c configs/demo.yaml --name try1
+  semcom run -c configs/demo.yaml --name try1 --resume   # after a crash, a kill or Ctrl-C
+
+Exit codes: 0 done; 1 failed (I/O, a run folder in use, …: may succeed when retried); 2 invalid config,
+flag or data (fix the input first); 128+N stopped by signal N (130: Ctrl-C, 143: SIGTERM), resumable.`,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			torch.LockThread() // the goroutine running a command makes every torch call (and gets the thread settings)
 			return setupLogging(logFormat, logLevel)
@@ -45,6 +52,7 @@ multi-modal self-supervised pre-training, then supervised fine-tuning through th
 	}
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalid(err) })
 	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newDataCmd(), newBenchCmd(), newConfigCmd(), newModelCmd(), newVersionCmd())
 	return root
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/semcom/semcom/internal/sysmem"
 	"github.com/semcom/semcom/models"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/torch/nn"
@@ -20,7 +21,12 @@ func newModelCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in < 1 || width < 1 || classes < 0 {
-				return fmt.Errorf("--in-channels and --width must be at least 1 and --classes at least 0 (got %d, %d, %d)", in, width, classes)
+				return invalid(fmt.Errorf("--in-channels and --width must be at least 1 and --classes at least 0 (got %d, %d, %d)", in, width, classes))
+			}
+			// Building the model allocates its parameters: refuse a size that cannot fit before trying.
+			need := 4 * (models.ResNet18Params(in, width) + (8*width+1)*classes)
+			if free, err := sysmem.CPU(); err == nil && need > free {
+				return invalid(fmt.Errorf("--width %d: the parameters alone take %s, more than the available RAM (%s)", width, sysmem.GiB(need), sysmem.GiB(free)))
 			}
 			r := models.NewResNet18(models.ResNetConfig{InChannels: in, Width: width, NumClasses: classes},
 				torch.NewGenerator(torch.CPU, 0))

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +16,9 @@ import (
 	"github.com/semcom/semcom/data"
 	"github.com/semcom/semcom/data/nyud2"
 	"github.com/semcom/semcom/internal/progress"
+	"github.com/semcom/semcom/internal/sysmem"
 	"github.com/semcom/semcom/report"
+	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/train"
 )
@@ -38,29 +41,58 @@ func (f *runFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.out, "out", "", "parent folder of the run folder (overrides out)")
 	cmd.Flags().StringVar(&f.name, "name", "", "run name, the run folder's name (overrides name)")
 	cmd.Flags().StringVar(&f.device, "device", "", "auto, cpu, cuda or cuda:N (overrides device)")
-	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue an interrupted run in the same folder: finished jobs are reused, interrupted ones resume from their checkpoints")
-	cmd.Flags().BoolVar(&f.overwrite, "overwrite", false, "delete an existing run folder of the same name first")
+	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue an interrupted run in the same folder: finished jobs are reused, interrupted ones resume from their newest intact checkpoint; without -c the run's stored config.yaml is used, and another config is refused")
+	cmd.Flags().BoolVar(&f.overwrite, "overwrite", false, "delete an existing run folder of the same name first (only a semcom run folder is ever deleted)")
 	cmd.Flags().IntVar(&f.stopAfter, "stop-after", 0, "stop each job after this epoch (checkpointed; continue with --resume)")
 }
 
-// setup resolves the config, prepares the device and the data, and writes the resolved config into the run folder.
-func (f *runFlags) setup() (*train.Env, error) {
-	overrides := append([]string(nil), f.set...)
-	for key, v := range map[string]string{"out": f.out, "name": f.name, "device": f.device} {
-		if v != "" {
-			overrides = append(overrides, key+"="+v)
-		}
-	}
-	exp, err := config.Load(f.config, overrides)
+// overrides are the --set values and the flags that stand for keys, each naming itself in errors.
+func (f *runFlags) overrides() ([]config.Override, error) {
+	sets, err := config.ParseSets(f.set)
 	if err != nil {
 		return nil, err
 	}
+	for _, fl := range []struct{ key, flag, value string }{{"out", "--out", f.out}, {"name", "--name", f.name}, {"device", "--device", f.device}} {
+		if fl.value != "" {
+			sets = append(sets, config.Override{Key: fl.key, Value: fl.value, From: fl.flag, Literal: true})
+		}
+	}
+	return sets, nil
+}
+
+// resolve loads the experiment. --resume without -c resumes with the run's stored config.yaml.
+func (f *runFlags) resolve() (*config.Experiment, error) {
+	sets, err := f.overrides()
+	if err != nil {
+		return nil, invalid(err)
+	}
+	path := f.config
+	if f.resume && path == "" {
+		where, err := config.Resolve("", sets)
+		if err != nil {
+			return nil, invalid(err)
+		}
+		stored := filepath.Join(where.Out, where.Name, runfolder.ConfigFile)
+		if _, err := os.Stat(stored); err == nil {
+			logrus.Infof("resuming with the run's stored config %s", stored)
+			path = stored
+		}
+	}
+	exp, err := config.Resolve(path, sets)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	return exp, nil
+}
+
+// device parses and prepares the experiment's device.
+func device(exp *config.Experiment) (torch.Device, error) {
 	dev, err := torch.ParseDevice(exp.Device)
 	if err != nil {
-		return nil, fmt.Errorf("device: %w", err)
+		return dev, invalid(fmt.Errorf("device: %w", err))
 	}
 	if dev.IsCUDA() && !torch.CUDAAvailable() {
-		return nil, fmt.Errorf("device %s: CUDA is not usable with this shim (see 'semcom version')", exp.Device)
+		return dev, invalid(fmt.Errorf("device %s: CUDA is not usable with this shim (see 'semcom version')", exp.Device))
 	}
 	if exp.Threads > 0 {
 		torch.SetNumThreads(exp.Threads)
@@ -68,31 +100,137 @@ func (f *runFlags) setup() (*train.Env, error) {
 	if dev.IsCUDA() {
 		torch.SetCudnnBenchmark(true)
 	}
-	dir := filepath.Join(exp.Out, exp.Name)
-	if f.overwrite && !f.resume {
-		if err := os.RemoveAll(dir); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err == nil && !f.resume {
-		return nil, fmt.Errorf("run folder %s already holds a run: pass --resume to continue it, --overwrite to replace it, or choose another --name", dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	if err := exp.Write(filepath.Join(dir, "config.yaml")); err != nil {
-		return nil, err
-	}
-	ds, err := loadData(exp)
+	return dev, nil
+}
+
+// session is an open run: the environment jobs share and the run folder it holds locked.
+type session struct {
+	*train.Env
+	run  *runfolder.Run
+	stop func()
+}
+
+// Close releases the run folder and stops watching for signals.
+func (s *session) Close() {
+	s.stop()
+	s.run.Close()
+}
+
+// setup resolves the config, checks that it fits in memory, opens and locks the run folder (checking the
+// stored config when resuming), loads the data and records the resolved config in the run folder.
+func (f *runFlags) setup() (*session, error) {
+	exp, err := f.resolve()
 	if err != nil {
 		return nil, err
 	}
+	dev, err := device(exp)
+	if err != nil {
+		return nil, err
+	}
+	if s := exp.Data.Synthetic; exp.Data.Kind == "synthetic" {
+		size := int64(exp.Data.ImageSize)
+		if size == 0 {
+			size = int64(s.Size)
+		}
+		if err := checkMemory(exp, dev, train.EstimateMemory(exp, []int64{3, 1}, s.Classes, int64(s.Train+s.Test), int64(s.Size), size)); err != nil {
+			return nil, err
+		}
+	}
+	mode := runfolder.New
+	switch {
+	case f.resume && f.overwrite:
+		return nil, invalid(errors.New("--resume and --overwrite: choose one (continue the run, or delete it and start again)"))
+	case f.resume:
+		mode = runfolder.Resume
+	case f.overwrite:
+		mode = runfolder.Overwrite
+	}
+	hash := exp.Hash()
+	run, err := runfolder.Open(exp.Out, exp.Name, mode, hash, func(stored string) []string {
+		old, err := config.Resolve(stored, nil)
+		if err != nil {
+			return []string{fmt.Sprintf("the stored %s does not load: %v", stored, err)}
+		}
+		return config.Diff(old, exp)
+	})
+	var changed *runfolder.ConfigChangedError
+	if errors.As(err, &changed) {
+		return nil, invalid(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			run.Close()
+		}
+	}()
+	if st := run.Lock.Stale; st != nil {
+		logrus.Warnf("%s was left locked by %s, which ended without releasing it; taking it over", run.Dir, st)
+	}
+	for _, c := range run.Cleaned {
+		logrus.Infof("removed %s, left by an interrupted write", c)
+	}
+	if run.NothingToResume {
+		logrus.Warnf("--resume: %s holds no run yet; starting a new one", run.Dir)
+	}
+	ds, err := loadData(exp)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	if exp.Data.Kind != "synthetic" {
+		var chans []int64
+		for _, m := range ds.Modalities {
+			chans = append(chans, m.Channels)
+		}
+		size := int64(exp.Data.ImageSize)
+		if size == 0 {
+			size = ds.Train.Size()
+		}
+		if err := checkMemory(exp, dev, train.EstimateMemory(exp, chans, len(ds.ClassNames), ds.Train.N()+ds.Test.N(), ds.Train.Size(), size)); err != nil {
+			return nil, err
+		}
+	}
 	ds.Train.To(dev)
 	ds.Test.To(dev)
+	yaml, err := exp.YAML()
+	if err != nil {
+		return nil, err
+	}
+	if err := run.Commit(yaml, hash); err != nil {
+		return nil, err
+	}
 	log := logrus.WithField("run", exp.Name)
 	log.Infof("%s: %d train / %d test samples, %d classes, modalities %s, %dpx; device %s; run folder %s",
-		ds.Name, ds.Train.N(), ds.Test.N(), len(ds.ClassNames), modalityNames(ds), ds.Train.Size(), dev, dir)
-	return &train.Env{Exp: exp, Data: ds, Dev: dev, Log: log, Dir: dir, Progress: progress.New, StopAfter: f.stopAfter}, nil
+		ds.Name, ds.Train.N(), ds.Test.N(), len(ds.ClassNames), modalityNames(ds), ds.Train.Size(), dev, run.Dir)
+	interrupted, stop := watchSignals()
+	ok = true
+	return &session{Env: &train.Env{Exp: exp, Data: ds, Dev: dev, Log: log, Dir: run.Dir, Progress: progress.New, StopAfter: f.stopAfter,
+		ConfigHash: hash, Interrupted: interrupted}, run: run, stop: stop}, nil
+}
+
+// checkMemory refuses a config whose estimated peak memory exceeds what the device has free.
+func checkMemory(exp *config.Experiment, dev torch.Device, est train.MemoryEstimate) error {
+	var free int64
+	var err error
+	what := "available RAM"
+	if dev.IsCUDA() {
+		free, err = sysmem.CUDA(int(dev))
+		what = fmt.Sprintf("free memory of %s", dev)
+	} else {
+		free, err = sysmem.CPU()
+	}
+	if err != nil {
+		logrus.Debugf("memory check skipped: %v (estimate %v)", err, est)
+		return nil
+	}
+	if est.Total() > free {
+		return invalid(fmt.Errorf("config %q needs %v, more than the %s (%s): lower data.image_size, the batch sizes, model.width or the data size",
+			exp.Name, est, what, sysmem.GiB(free)))
+	}
+	logrus.Debugf("memory estimate %v of %s %s", est, what, sysmem.GiB(free))
+	return nil
 }
 
 func modalityNames(ds *data.Dataset) string {
@@ -154,9 +292,10 @@ label fraction, one panel per SNR) and summary.md / summary.json.`,
 			if err != nil {
 				return err
 			}
+			defer env.Close()
 			curves, err := env.RunProtocol(f.resume)
 			if err != nil {
-				return err
+				return resumable(err)
 			}
 			md, plots, err := report.Write(env.Dir, env.Exp.Name, curves)
 			if err != nil {
@@ -187,19 +326,16 @@ PyTorch), metrics and a checkpoint.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if method == train.MethodSupervised || !slices.Contains(config.Methods, method) {
-				return fmt.Errorf("--method %q: want proposed, simclr or barlow", method)
+				return invalid(fmt.Errorf("--method %q: want proposed, simclr or barlow", method))
 			}
 			env, err := f.setup()
 			if err != nil {
 				return err
 			}
-			dir := filepath.Join(env.Dir, "pretrain", method)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-			path, err := env.Pretrain(method, dir, f.resume)
+			defer env.Close()
+			path, err := env.Pretrain(method, f.resume)
 			if err != nil {
-				return err
+				return resumable(err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "encoders:", path)
 			return nil
@@ -222,28 +358,33 @@ func newFinetuneCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !slices.Contains(config.Methods, method) {
-				return fmt.Errorf("--method %q: want one of %s", method, strings.Join(config.Methods, ", "))
+				return invalid(fmt.Errorf("--method %q: want one of %s", method, strings.Join(config.Methods, ", ")))
+			}
+			if math.IsNaN(snr) || math.IsInf(snr, 0) {
+				return invalid(fmt.Errorf("--snr %v: want a finite SNR in dB", snr))
+			}
+			if !(labels > 0 && labels <= 1) {
+				return invalid(fmt.Errorf("--labels %v: want a fraction in (0, 1]", labels))
 			}
 			if init != "" {
 				if _, err := os.Stat(init); err != nil {
-					return fmt.Errorf("--init: %w", err)
+					return invalid(fmt.Errorf("--init: %w", err))
 				}
 			}
 			env, err := f.setup()
 			if err != nil {
 				return err
 			}
-			dir := filepath.Join(env.Dir, "finetune", fmt.Sprintf("%s-labels%g-snr%g", method, 100*labels, snr))
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-			rows, err := env.Finetune(train.FinetuneJob{Method: method, LabelFraction: labels, TrainSNR: snr, Init: init, Dir: dir}, f.resume)
+			defer env.Close()
+			job := train.FinetuneJob{Method: method, LabelFraction: labels, TrainSNR: snr, Init: init}
+			dir := job.Dir(env.Dir)
+			rows, err := env.Finetune(job, f.resume)
 			var div *train.DivergedError
 			if errors.As(err, &div) {
 				return fmt.Errorf("%w (metrics so far: %s)", err, filepath.Join(dir, "metrics.csv"))
 			}
 			if err != nil {
-				return err
+				return resumable(err)
 			}
 			last := rows[len(rows)-1]
 			fmt.Fprintf(cmd.OutOrStdout(), "epoch %d: test accuracy %v, %d rounds, %d uplink bytes; metrics: %s\n",
@@ -269,16 +410,23 @@ func newEvalCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ckpt == "" {
-				return errors.New("--checkpoint: name a fine-tuning job folder (it holds checkpoint.safetensors)")
+				return invalid(errors.New("--checkpoint: name a fine-tuning job folder (its newest intact checkpoint is used) or a state.safetensors"))
 			}
-			f.resume = true // evaluation never starts a new run folder
-			if f.name == "" {
-				f.name = "eval"
-			}
-			env, err := f.setup()
+			exp, err := f.resolve()
 			if err != nil {
 				return err
 			}
+			dev, err := device(exp)
+			if err != nil {
+				return err
+			}
+			ds, err := loadData(exp)
+			if err != nil {
+				return invalid(err)
+			}
+			ds.Train.To(dev)
+			ds.Test.To(dev)
+			env := &train.Env{Exp: exp, Data: ds, Dev: dev, Log: logrus.WithField("eval", ckpt)}
 			acc, err := env.EvaluateCheckpoint(ckpt)
 			if err != nil {
 				return err
@@ -290,7 +438,7 @@ func newEvalCmd() *cobra.Command {
 		},
 	}
 	f.bind(cmd)
-	cmd.Flags().StringVar(&ckpt, "checkpoint", "", "fine-tuning job folder (or its checkpoint.safetensors)")
+	cmd.Flags().StringVar(&ckpt, "checkpoint", "", "fine-tuning job folder (its newest intact checkpoint), or a state.safetensors")
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/internal/fsutil"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/torch/safetensors"
 )
@@ -189,11 +190,7 @@ func Prepare(mat, splits, dir string, size int, order ClassOrder, progress func(
 		return nil, false, err
 	}
 	b, _ := json.MarshalIndent(ci, "", "  ")
-	tmp := filepath.Join(dir, "nyud2.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return nil, false, err
-	}
-	return ci, false, os.Rename(tmp, filepath.Join(dir, "nyud2.json"))
+	return ci, false, fsutil.WriteFile(filepath.Join(dir, "nyud2.json"), b, 0o644)
 }
 
 func depthBytes(d []float32) []uint8 {

@@ -9,9 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 
+	"github.com/semcom/semcom/internal/fsutil"
 	"github.com/semcom/semcom/torch"
 )
 
@@ -36,9 +36,22 @@ type info struct {
 // maxHeader bounds the JSON header, as the reference implementation does (100 MB).
 const maxHeader = 100 << 20
 
-// Save writes tensors (and optional string metadata) to path atomically: a partial file never replaces a
-// good one. Tensors are stored contiguous on the host in name order.
+// Save writes tensors (and optional string metadata) to path atomically and durably: a partial file never
+// replaces a good one (see fsutil.WriteFile).
 func Save(path string, tensors map[string]*torch.Tensor, metadata map[string]string) error {
+	b, err := Encode(tensors, metadata)
+	if err != nil {
+		return err
+	}
+	if err := fsutil.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	return nil
+}
+
+// Encode renders tensors (and optional string metadata) in the safetensors format. Tensors are stored
+// contiguous on the host in name order.
+func Encode(tensors map[string]*torch.Tensor, metadata map[string]string) ([]byte, error) {
 	names := make([]string, 0, len(tensors))
 	for n := range tensors {
 		names = append(names, n)
@@ -54,11 +67,11 @@ func Save(path string, tensors map[string]*torch.Tensor, metadata map[string]str
 		var b []byte
 		var m torch.Meta
 		if err := torch.Catch(func() { m = t.Meta(); b = t.Bytes() }); err != nil {
-			return fmt.Errorf("safetensors: %s: %w", n, err)
+			return nil, fmt.Errorf("safetensors: %s: %w", n, err)
 		}
 		code, ok := codes[m.DType]
 		if !ok {
-			return fmt.Errorf("safetensors: %s: dtype %v not supported", n, m.DType)
+			return nil, fmt.Errorf("safetensors: %s: dtype %v not supported", n, m.DType)
 		}
 		start := int64(data.Len())
 		data.Write(b)
@@ -66,28 +79,15 @@ func Save(path string, tensors map[string]*torch.Tensor, metadata map[string]str
 	}
 	h, err := json.Marshal(header)
 	if err != nil {
-		return fmt.Errorf("safetensors: header: %w", err)
+		return nil, fmt.Errorf("safetensors: header: %w", err)
 	}
 	for len(h)%8 != 0 { // align the data section, as the reference writer does
 		h = append(h, ' ')
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	defer os.Remove(tmp.Name())
 	var n [8]byte
 	binary.LittleEndian.PutUint64(n[:], uint64(len(h)))
-	for _, part := range [][]byte{n[:], h, data.Bytes()} {
-		if _, err := tmp.Write(part); err != nil {
-			tmp.Close()
-			return fmt.Errorf("safetensors: write %s: %w", path, err)
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	out := make([]byte, 0, 8+len(h)+data.Len())
+	return append(append(append(out, n[:]...), h...), data.Bytes()...), nil
 }
 
 // Load reads every tensor of a safetensors file into CPU tensors (outside any scope) with its metadata.

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/semcom/semcom/train"
+)
+
+// Exit codes, a contract for scripts and schedulers (see README, "Exit codes").
+const (
+	exitOK      = 0
+	exitFailed  = 1 // anything else: I/O, a lock held by another process, a library error; may succeed on retry
+	exitInvalid = 2 // invalid config, flag or data: never worth retrying unchanged
+	// An interrupted run exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as shells do.
+)
+
+// invalidError marks bad input.
+type invalidError struct{ err error }
+
+func (e *invalidError) Error() string { return e.err.Error() }
+func (e *invalidError) Unwrap() error { return e.err }
+
+func invalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &invalidError{err}
+}
+
+// exitCode maps a command's error to the process exit code.
+func exitCode(err error) int {
+	var inv *invalidError
+	var intr *train.InterruptedError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &intr):
+		if s, ok := intr.Signal.(syscall.Signal); ok {
+			return 128 + int(s)
+		}
+		return 128 + int(syscall.SIGINT)
+	case errors.As(err, &inv):
+		return exitInvalid
+	}
+	return exitFailed
+}
+
+// resumable adds to an interruption how to continue exactly where it stopped.
+func resumable(err error) error {
+	var intr *train.InterruptedError
+	if !errors.As(err, &intr) {
+		return err
+	}
+	return fmt.Errorf("%w\nresume exactly where it stopped with: %s", err, resumeCommand(os.Args))
+}
+
+// resumeCommand is the command line that continues a run: the same arguments, with --resume instead of
+// --overwrite.
+func resumeCommand(args []string) string {
+	var out []string
+	for _, a := range args {
+		if a != "--overwrite" && a != "--overwrite=true" {
+			out = append(out, a)
+		}
+	}
+	if !slices.Contains(out, "--resume") {
+		out = append(out, "--resume")
+	}
+	return strings.Join(out, " ")
+}
+
+// watchSignals turns the first SIGINT or SIGTERM into a request to stop after the current optimiser step
+// (the job's checkpoints are kept, so --resume continues exactly); a second one exits at once.
+func watchSignals() (interrupted func() os.Signal, stop func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Value
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-ch:
+			got.Store(s)
+			logrus.Warnf("%v: stopping after the current step (send it again to exit at once)", s)
+		case <-done:
+			return
+		}
+		select {
+		case s := <-ch:
+			fmt.Fprintf(os.Stderr, "semcom: %v again: exiting now; the run resumes from its newest checkpoint with --resume\n", s)
+			os.Exit(128 + int(s.(syscall.Signal)))
+		case <-done:
+		}
+	}()
+	return func() os.Signal {
+			if s, ok := got.Load().(os.Signal); ok {
+				return s
+			}
+			return nil
+		}, func() {
+			signal.Stop(ch)
+			close(done)
+		}
+}
