@@ -38,6 +38,8 @@ type Experiment struct {
 	Finetune   Finetune    `mapstructure:"finetune" yaml:"finetune"`
 	Perf       Performance `mapstructure:"performance" yaml:"performance"`
 	Eval       Eval        `mapstructure:"eval" yaml:"eval"`
+	Probe      Probe       `mapstructure:"probe" yaml:"probe"`
+	Comm       Comm        `mapstructure:"communication" yaml:"communication"`
 	Checkpoint Checkpoint  `mapstructure:"checkpoint" yaml:"checkpoint"`
 }
 
@@ -47,8 +49,10 @@ type Data struct {
 	Path           string    `mapstructure:"path" yaml:"path"`
 	ImageSize      int       `mapstructure:"image_size" yaml:"image_size"`
 	LabelFractions []float64 `mapstructure:"label_fractions" yaml:"label_fractions"`
-	Synthetic      Synthetic `mapstructure:"synthetic" yaml:"synthetic"`
-	NYUD2          NYUD2     `mapstructure:"nyud2" yaml:"nyud2"`
+	// ValidationFraction is the stratified part of the training split held out for every selection.
+	ValidationFraction float64   `mapstructure:"validation_fraction" yaml:"validation_fraction"`
+	Synthetic          Synthetic `mapstructure:"synthetic" yaml:"synthetic"`
+	NYUD2              NYUD2     `mapstructure:"nyud2" yaml:"nyud2"`
 }
 
 // NYUD2 locates NYU Depth V2's official files and sizes the prepared cache.
@@ -67,6 +71,10 @@ type Synthetic struct {
 	Classes int     `mapstructure:"classes" yaml:"classes"`
 	Noise   float64 `mapstructure:"noise" yaml:"noise"`
 	Seed    uint64  `mapstructure:"seed" yaml:"seed"`
+	// Version 2 (a full-factorial design with overlapping levels) or 1 (the first design).
+	Version    int     `mapstructure:"version" yaml:"version"`
+	Levels     []int   `mapstructure:"levels" yaml:"levels"`
+	Difficulty float64 `mapstructure:"difficulty" yaml:"difficulty"`
 }
 
 // Model sizes the encoders, projector and server decoder.
@@ -120,6 +128,9 @@ type Augment struct {
 	Noise        float64   `mapstructure:"noise" yaml:"noise"`
 	DepthJitter  float64   `mapstructure:"depth_jitter" yaml:"depth_jitter"`
 	DepthDropout float64   `mapstructure:"depth_dropout" yaml:"depth_dropout"`
+	// Registration: "registered" draws one crop and flip per sample for all modalities, "independent" one
+	// per modality.
+	Registration string `mapstructure:"registration" yaml:"registration"`
 }
 
 // Pretrain configures Stage I.
@@ -176,8 +187,23 @@ type Performance struct {
 
 // Eval configures evaluation.
 type Eval struct {
-	Batch int `mapstructure:"batch" yaml:"batch"`
-	Every int `mapstructure:"every" yaml:"every"`
+	Batch      int `mapstructure:"batch" yaml:"batch"`
+	Every      int `mapstructure:"every" yaml:"every"`
+	NoiseDraws int `mapstructure:"noise_draws" yaml:"noise_draws"`
+}
+
+// Probe configures the representation probes run after Stage I.
+type Probe struct {
+	Enabled bool    `mapstructure:"enabled" yaml:"enabled"`
+	KNN     int     `mapstructure:"knn_k" yaml:"knn_k"`
+	Ridge   float64 `mapstructure:"ridge" yaml:"ridge"`
+}
+
+// Comm configures the communication accounting.
+type Comm struct {
+	// CountPretrainExchange adds the feature exchange that cross-modal pre-training losses need (each device
+	// sends its features and receives the gradient of the cross term every step) to the rounds and symbols.
+	CountPretrainExchange bool `mapstructure:"count_pretrain_exchange" yaml:"count_pretrain_exchange"`
 }
 
 // Checkpoint configures checkpointing.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/semcom/semcom/data"
 	"github.com/semcom/semcom/runfolder"
 )
 
@@ -18,6 +19,12 @@ func (c *checker) add(key string, value any, want string) {
 func (c *checker) oneOf(key, value string, allowed ...string) {
 	if !slices.Contains(allowed, value) {
 		c.add(key, fmt.Sprintf("%q", value), "one of "+strings.Join(allowed, ", "))
+	}
+}
+
+func (c *checker) oneOfInt(key string, value int, allowed ...int) {
+	if !slices.Contains(allowed, value) {
+		c.add(key, value, fmt.Sprintf("one of %v", allowed))
 	}
 }
 
@@ -88,7 +95,27 @@ func (e *Experiment) Validate() error {
 	if (n.Mat == "") != (n.Splits == "") {
 		c.add("data.nyud2", fmt.Sprintf("mat=%q splits=%q", n.Mat, n.Splits), "both mat and splits, or neither")
 	}
+	if v := e.Data.ValidationFraction; v < 0 || v > 0.5 {
+		c.add("data.validation_fraction", v, "a fraction in [0, 0.5]")
+	}
 	s := e.Data.Synthetic
+	c.oneOfInt("data.synthetic.version", s.Version, 1, 2)
+	if s.Version == 2 {
+		c.prob("data.synthetic.difficulty", s.Difficulty)
+		switch l := s.Levels; {
+		case len(l) == 3:
+			if l[0] < 2 || l[1] < 2 || l[2] < 2 || l[0]*l[1]*l[2] != s.Classes {
+				c.add("data.synthetic.levels", l, fmt.Sprintf("three levels of at least 2 whose product is data.synthetic.classes (%d)", s.Classes))
+			}
+		case len(l) != 0:
+			c.add("data.synthetic.levels", l, "[] (derived from the classes) or [shared, rgb_only, depth_only]")
+		default:
+			if _, err := data.NewDesign(s.Classes, [3]int{}, 0); err != nil {
+				c.add("data.synthetic.classes", s.Classes, fmt.Sprintf("a product of three levels of at least 2 (shared × RGB-only × depth-only) for version 2: %s, …; or data.synthetic.version: 1",
+					strings.Join(strings.Fields(strings.Trim(fmt.Sprint(data.ValidClassCounts(12)), "[]")), ", ")))
+			}
+		}
+	}
 	c.atLeast("data.synthetic.classes", s.Classes, 2)
 	c.atLeast("data.synthetic.size", s.Size, 16)
 	c.atLeast("data.synthetic.train", s.Train, max(2, s.Classes))
@@ -145,6 +172,7 @@ func (e *Experiment) Validate() error {
 			c.prob(prefix+".augment."+k, p)
 		}
 		c.nonNegative(prefix+".augment.noise", a.Noise)
+		c.oneOf(prefix+".augment.registration", a.Registration, "registered", "independent")
 	}
 	p := e.Pretrain
 	checkStage("pretrain", p.Epochs, p.Batch, p.GradClip, p.Optimizer, p.Augment)
@@ -174,6 +202,9 @@ func (e *Experiment) Validate() error {
 	c.atLeast("performance.sync_every", e.Perf.SyncEvery, 0)
 	c.atLeast("eval.batch", e.Eval.Batch, 1)
 	c.atLeast("eval.every", e.Eval.Every, 1)
+	c.atLeast("eval.noise_draws", e.Eval.NoiseDraws, 1)
+	c.atLeast("probe.knn_k", e.Probe.KNN, 1)
+	c.positive("probe.ridge", e.Probe.Ridge)
 	c.atLeast("checkpoint.every", e.Checkpoint.Every, 1)
 	return errors.Join(c.errs...)
 }

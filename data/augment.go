@@ -20,12 +20,50 @@ type Augment struct {
 	DepthDropout float64    // depth: fraction of pixels set to 0 (missing measurements)
 }
 
-// Apply augments a batch x (B, C, H, W) in [0,1] of a modality and resizes it to size×size.
+// Apply augments a batch x (B, C, H, W) in [0,1] of a modality and resizes it to size×size, with a
+// geometric draw of its own.
 func (a Augment) Apply(g *torch.Generator, x *torch.Tensor, m Modality, size int64) *torch.Tensor {
+	return a.ApplyGeometry(g, a.DrawGeometry(g, x.Size(0), x.Device()), x, m, size)
+}
+
+// Geometry is one draw of the geometric augmentation for a batch: each sample's crop box and flip, as the
+// affine matrices (B, 2, 3) that resample it in normalised coordinates. Applying one draw to every spatially
+// registered modality keeps them registered: the two cameras see the same scene, so a crop of RGB must show
+// the same part of it as the crop of depth.
+type Geometry struct{ theta *torch.Tensor }
+
+// DrawGeometry draws a random resized crop (area in CropScale, aspect ratio in [3/4, 4/3]) with an optional
+// horizontal flip per sample.
+func (a Augment) DrawGeometry(g *torch.Generator, b int64, dev torch.Device) Geometry {
+	lo, hi := a.CropScale[0], a.CropScale[1]
+	rlo, rhi := math.Log(3.0/4), math.Log(4.0/3)
+	if hi == 0 { // no crop: the whole image
+		lo, hi, rlo, rhi = 1, 1, 0, 0
+	}
+	u := func(l, h float64) *torch.Tensor { return torch.Uniform(g, l, h, torch.Float32, dev, b) }
+	area := u(lo, hi)
+	ratio := u(rlo, rhi).Exp()
+	w := area.Mul(ratio).Sqrt().ClampMax(1) // width and height as fractions of the image
+	h := area.Div(ratio).Sqrt().ClampMax(1)
+	cx := u(-1, 1).Mul(w.ScalarSub(1))
+	cy := u(-1, 1).Mul(h.ScalarSub(1))
+	sx := w
+	if a.Flip > 0 {
+		flip := u(0, 1).LtScalar(a.Flip).ToDType(torch.Float32) // 1 → mirror
+		sx = w.Mul(flip.MulScalar(-2).AddScalar(1))
+	}
+	zero := torch.Zeros(torch.Float32, dev, b)
+	return Geometry{torch.Stack([]*torch.Tensor{sx, zero, cx, zero, h, cy}, 1).Reshape(b, 2, 3)}
+}
+
+// ApplyGeometry is Apply with a given geometric draw; photometric and depth-specific transforms are drawn
+// for this modality alone.
+func (a Augment) ApplyGeometry(g *torch.Generator, geo Geometry, x *torch.Tensor, m Modality, size int64) *torch.Tensor {
 	sh := x.Shape()
 	b, c := sh[0], sh[1]
 	dev := x.Device()
-	x = a.geometric(g, x, b, c, size)
+	grid := torch.AffineGrid(geo.theta, []int64{b, c, size, size}, false)
+	x = torch.GridSample(x, grid, false, torch.PadBorder, false)
 	rgb := c == 3 && m.Name == "rgb"
 	if rgb && a.ColorJitter > 0 {
 		x = where(g, a.ColorJitter, x, a.jitter(g, x, b))
@@ -49,33 +87,6 @@ func (a Augment) Apply(g *torch.Generator, x *torch.Tensor, m Modality, size int
 		x = x.Mul(keep.ToDType(torch.Float32))
 	}
 	return x.Clamp(0, 1)
-}
-
-// geometric draws a random resized crop with an optional horizontal flip per sample and resamples it to
-// size×size bilinearly: one affine grid for the whole batch.
-func (a Augment) geometric(g *torch.Generator, x *torch.Tensor, b, c, size int64) *torch.Tensor {
-	dev := x.Device()
-	lo, hi := a.CropScale[0], a.CropScale[1]
-	rlo, rhi := math.Log(3.0/4), math.Log(4.0/3)
-	if hi == 0 { // no crop: the whole image
-		lo, hi, rlo, rhi = 1, 1, 0, 0
-	}
-	u := func(l, h float64) *torch.Tensor { return torch.Uniform(g, l, h, torch.Float32, dev, b) }
-	area := u(lo, hi)
-	ratio := u(rlo, rhi).Exp()
-	w := area.Mul(ratio).Sqrt().ClampMax(1) // width and height as fractions of the image
-	h := area.Div(ratio).Sqrt().ClampMax(1)
-	cx := u(-1, 1).Mul(w.ScalarSub(1))
-	cy := u(-1, 1).Mul(h.ScalarSub(1))
-	sx := w
-	if a.Flip > 0 {
-		flip := u(0, 1).LtScalar(a.Flip).ToDType(torch.Float32) // 1 → mirror
-		sx = w.Mul(flip.MulScalar(-2).AddScalar(1))
-	}
-	zero := torch.Zeros(torch.Float32, dev, b)
-	theta := torch.Stack([]*torch.Tensor{sx, zero, cx, zero, h, cy}, 1).Reshape(b, 2, 3)
-	grid := torch.AffineGrid(theta, []int64{b, c, size, size}, false)
-	return torch.GridSample(x, grid, false, torch.PadBorder, false)
 }
 
 // jitter scales brightness, contrast and saturation by independent factors in [1−s, 1+s].

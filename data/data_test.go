@@ -10,7 +10,7 @@ import (
 
 func small(t *testing.T, seed uint64) *Dataset {
 	t.Helper()
-	ds, err := Synthetic(SyntheticConfig{Train: 600, Test: 300, Size: 32, Classes: 10, Noise: 0.1, Seed: seed})
+	ds, err := Synthetic(SyntheticConfig{Train: 600, Test: 300, Size: 32, Classes: 10, Noise: 0.1, Seed: seed, Version: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +49,10 @@ func TestSyntheticDeterministicAndBalanced(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []SyntheticConfig{{Train: 10, Test: 10, Size: 32, Classes: 1}, {Train: 10, Test: 10, Size: 8, Classes: 2},
-		{Train: 3, Test: 10, Size: 32, Classes: 5}, {Train: 10, Test: 10, Size: 32, Classes: 2, Noise: 2}} {
+	for _, bad := range []SyntheticConfig{{Train: 10, Test: 10, Size: 32, Classes: 1, Version: 1}, {Train: 10, Test: 10, Size: 8, Classes: 2, Version: 1},
+		{Train: 3, Test: 10, Size: 32, Classes: 5, Version: 1}, {Train: 10, Test: 10, Size: 32, Classes: 2, Noise: 2, Version: 1},
+		{Train: 24, Test: 24, Size: 32, Classes: 10}, {Train: 24, Test: 24, Size: 32, Classes: 8, Levels: [3]int{2, 4, 1}},
+		{Train: 24, Test: 24, Size: 8, Classes: 8}, {Train: 24, Test: 24, Size: 32, Classes: 8, Difficulty: 2}} {
 		if _, err := Synthetic(bad); err == nil {
 			t.Errorf("accepted %+v", bad)
 		}

@@ -24,6 +24,9 @@ type Modality struct {
 type Split struct {
 	Images []*torch.Tensor
 	Labels *torch.Tensor
+	// Factors holds each sample's generating factor levels by factor name, where the data has them (the
+	// version-2 synthetic scenes), for probes that test which factor a representation holds.
+	Factors map[string][]int64
 }
 
 // Dataset is a multi-modal classification dataset.
@@ -32,6 +35,11 @@ type Dataset struct {
 	Modalities  []Modality
 	ClassNames  []string
 	Train, Test *Split
+	// Val is a labelled part held out of Train for every selection (best epoch, targets); nil until
+	// HoldOutValidation.
+	Val *Split
+	// Design is the generating design of synthetic version-2 data (nil otherwise).
+	Design *Design
 }
 
 // N is the number of samples.
@@ -61,6 +69,16 @@ func (s *Split) Subset(idx []int64) *Split {
 			out.Images = append(out.Images, im.IndexSelect(0, ix).Keep())
 		}
 	})
+	if s.Factors != nil {
+		out.Factors = map[string][]int64{}
+		for name, f := range s.Factors {
+			sub := make([]int64, len(idx))
+			for i, j := range idx {
+				sub[i] = f[j]
+			}
+			out.Factors[name] = sub
+		}
+	}
 	return out
 }
 
@@ -153,4 +171,41 @@ func channelStats(pix []uint8, channels int) (mean, std []float64) {
 		std[c] = max(1e-3, math.Sqrt(std[c]/n))
 	}
 	return mean, std
+}
+
+// HoldOutValidation moves a seeded, class-stratified fraction of the training split (at least one sample per
+// class) into Val, so that every selection — best epoch, accuracy targets — reads data that no training step
+// and no report of the test split uses. Every class keeps at least one training sample.
+func (ds *Dataset) HoldOutValidation(frac float64, seed uint64) error {
+	if frac == 0 {
+		return nil
+	}
+	labels := ds.Train.Labels.Int64s()
+	val, err := LabelFraction(labels, frac, seed)
+	if err != nil {
+		return fmt.Errorf("validation fraction: %w", err)
+	}
+	inVal := make([]bool, len(labels))
+	for _, i := range val {
+		inVal[i] = true
+	}
+	var rest []int64
+	for i := range labels {
+		if !inVal[i] {
+			rest = append(rest, int64(i))
+		}
+	}
+	kept := make([]int64, len(rest))
+	for i, j := range rest {
+		kept[i] = labels[j]
+	}
+	for c, n := range ClassCounts(kept, len(ds.ClassNames)) {
+		if n == 0 && ClassCounts(labels, len(ds.ClassNames))[c] > 0 {
+			return fmt.Errorf("validation fraction %g leaves class %q without training samples", frac, ds.ClassNames[c])
+		}
+	}
+	old := ds.Train
+	ds.Val, ds.Train = old.Subset(val), old.Subset(rest)
+	old.Free()
+	return nil
 }

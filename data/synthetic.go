@@ -15,6 +15,14 @@ type SyntheticConfig struct {
 	Classes     int     // number of scene classes (2 or more)
 	Noise       float64 // pixel noise standard deviation, in [0,1] units
 	Seed        uint64
+	// Version selects the scene design: 2 (default; see Design) or 1, the first design, kept so that runs
+	// made with it stay reproducible.
+	Version int
+	// Levels of the shared, RGB-only and depth-only factors (version 2); zero values derive them from Classes.
+	Levels [3]int
+	// Difficulty (version 2) is the overlap of neighbouring factor levels: each factor's latent value is its
+	// level plus Gaussian noise of 0.5·Difficulty level spacings, so the best achievable accuracy is below 100%.
+	Difficulty float64
 }
 
 // Factors splits a class into the three parts of its information, so that each modality alone sees only
@@ -45,6 +53,9 @@ func ClassFactors(class, classes int) Factors {
 
 // Synthetic renders the dataset deterministically from the config's seed.
 func Synthetic(c SyntheticConfig) (*Dataset, error) {
+	if c.Version != 1 {
+		return syntheticV2(c)
+	}
 	switch {
 	case c.Classes < 2:
 		return nil, fmt.Errorf("synthetic.classes = %d: want at least 2", c.Classes)

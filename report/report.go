@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,43 +24,63 @@ import (
 	"github.com/semcom/semcom/internal/fsutil"
 )
 
-// Curve is one fine-tuning job's test accuracy (at its own SNR) after each evaluated epoch.
+// Curve is one fine-tuning job's accuracy at its own SNR after each evaluated epoch: on the test split (the
+// reported figure of merit) and on the validation split (what every selection reads).
 type Curve struct {
 	Method        string    `json:"method"`
 	LabelFraction float64   `json:"label_fraction"`
 	SNR           float64   `json:"snr_db"`
 	Epochs        []int     `json:"epochs"`
 	Rounds        []int64   `json:"rounds"`
-	Accuracy      []float64 `json:"accuracy"`
+	Accuracy      []float64 `json:"accuracy"`               // test, mean over noise draws
+	AccuracyStd   []float64 `json:"accuracy_std,omitempty"` // test, standard deviation over noise draws
+	ValAccuracy   []float64 `json:"val_accuracy,omitempty"` // validation; empty without a validation split
 	UplinkBytes   int64     `json:"uplink_bytes"`
 	Diverged      string    `json:"diverged,omitempty"`
 	// Labels is how many labelled samples the job used: a fraction is rounded per class, with at least one
 	// label per class, so 0.1% of 800 samples in 10 classes uses 10.
 	Labels int `json:"labels_used,omitempty"`
+	// PretrainRounds and PretrainUplinkBytes are the cross-modal pre-training exchange included in Rounds
+	// and UplinkBytes (zero unless communication.count_pretrain_exchange is on).
+	PretrainRounds      int64 `json:"pretrain_rounds,omitempty"`
+	PretrainUplinkBytes int64 `json:"pretrain_uplink_bytes,omitempty"`
+	// Band is a confidence half-width per point (curves averaged over seeds), drawn shaded around the line.
+	Band []float64 `json:"ci95_band,omitempty"`
 }
 
-// Final is the last accuracy (NaN when none).
-func (c Curve) Final() float64 {
-	if len(c.Accuracy) == 0 {
+// Final is the last test accuracy (NaN when none).
+func (c Curve) Final() float64 { return last(c.Accuracy) }
+
+func last(v []float64) float64 {
+	if len(v) == 0 {
 		return math.NaN()
 	}
-	return c.Accuracy[len(c.Accuracy)-1]
+	return v[len(v)-1]
 }
 
-// Best is the highest accuracy (NaN when none).
-func (c Curve) Best() float64 {
-	b := math.NaN()
-	for _, a := range c.Accuracy {
-		if math.IsNaN(b) || a > b {
-			b = a
+// Selected is the index of the epoch with the highest validation accuracy (the earliest of ties); -1
+// without a validation curve. The test curve is never read.
+func (c Curve) Selected() int {
+	best := -1
+	for i, a := range c.ValAccuracy {
+		if best < 0 || a > c.ValAccuracy[best] {
+			best = i
 		}
 	}
-	return b
+	return best
 }
 
-// RoundsTo is the number of rounds after which accuracy first reaches target (-1 if never).
+// BestVal is the highest validation accuracy (NaN without one).
+func (c Curve) BestVal() float64 {
+	if i := c.Selected(); i >= 0 {
+		return c.ValAccuracy[i]
+	}
+	return math.NaN()
+}
+
+// RoundsTo is the number of rounds after which validation accuracy first reaches target (-1 if never).
 func (c Curve) RoundsTo(target float64) int64 {
-	for i, a := range c.Accuracy {
+	for i, a := range c.ValAccuracy {
 		if a >= target {
 			return c.Rounds[i]
 		}
@@ -67,27 +88,34 @@ func (c Curve) RoundsTo(target float64) int64 {
 	return -1
 }
 
-// Summary row for one method at one SNR and label fraction.
+// Summary row for one method at one SNR and label fraction. Selections read the validation split only; the
+// test split is reported at the selected epoch and at the last.
 type Summary struct {
 	Method        string  `json:"method"`
 	LabelFraction float64 `json:"label_fraction"`
 	SNR           float64 `json:"snr_db"`
-	Final         Num     `json:"final_accuracy"`
-	Best          Num     `json:"best_accuracy"`
-	// Target is 90% of the supervised baseline's best accuracy in the same setting (NaN without a baseline);
-	// RoundsToTarget the rounds this method needed to reach it (-1: never).
-	Target         Num    `json:"target_accuracy"`
+	Final         Num     `json:"final_test_accuracy"`
+	FinalStd      Num     `json:"final_test_accuracy_noise_std"`
+	// Selected is the test accuracy at SelectedEpoch, the epoch of the best validation accuracy ValBest.
+	Selected      Num `json:"selected_test_accuracy"`
+	SelectedEpoch int `json:"selected_epoch"`
+	ValBest       Num `json:"best_val_accuracy"`
+	// Target is 90% of the supervised baseline's best validation accuracy in the same setting (NaN without a
+	// baseline or validation split); RoundsToTarget the rounds this method needed to reach it on validation
+	// (-1: never).
+	Target         Num    `json:"target_val_accuracy"`
 	RoundsToTarget int64  `json:"rounds_to_target"`
 	Diverged       string `json:"diverged,omitempty"`
 	Labels         int    `json:"labels_used,omitempty"`
+	PretrainRounds int64  `json:"pretrain_rounds_counted,omitempty"`
 }
 
 // Summarize computes the summary rows.
 func Summarize(curves []Curve) []Summary {
 	target := map[string]float64{}
 	for _, c := range curves {
-		if c.Method == "supervised" && c.Diverged == "" {
-			target[key(c)] = 0.9 * c.Best()
+		if c.Method == "supervised" && c.Diverged == "" && !math.IsNaN(c.BestVal()) {
+			target[key(c)] = 0.9 * c.BestVal()
 		}
 	}
 	var out []Summary
@@ -96,8 +124,12 @@ func Summarize(curves []Curve) []Summary {
 		if !ok {
 			t = math.NaN()
 		}
-		s := Summary{Method: c.Method, LabelFraction: c.LabelFraction, SNR: c.SNR, Final: Num(c.Final()), Best: Num(c.Best()),
-			Target: Num(t), RoundsToTarget: -1, Diverged: c.Diverged, Labels: c.Labels}
+		s := Summary{Method: c.Method, LabelFraction: c.LabelFraction, SNR: c.SNR, Final: Num(c.Final()), FinalStd: Num(last(c.AccuracyStd)),
+			Selected: Num(math.NaN()), ValBest: Num(c.BestVal()), Target: Num(t), RoundsToTarget: -1, Diverged: c.Diverged, Labels: c.Labels,
+			PretrainRounds: c.PretrainRounds}
+		if i := c.Selected(); i >= 0 && i < len(c.Accuracy) {
+			s.Selected, s.SelectedEpoch = Num(c.Accuracy[i]), c.Epochs[i]
+		}
 		if ok {
 			s.RoundsToTarget = c.RoundsTo(t)
 		}
@@ -119,8 +151,8 @@ func pct(v float64) string {
 func Markdown(title string, rows []Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", title)
-	b.WriteString("| labels | SNR (dB) | method | final acc | best acc | rounds to 90% of supervised best |\n")
-	b.WriteString("|---:|---:|---|---:|---:|---:|\n")
+	b.WriteString("| labels | SNR (dB) | method | test acc, last epoch | test acc at val-selected epoch | val acc (best) | rounds to 90% of supervised best val |\n")
+	b.WriteString("|---:|---:|---|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		rt := "never"
 		switch {
@@ -131,7 +163,26 @@ func Markdown(title string, rows []Summary) string {
 		case r.RoundsToTarget >= 0:
 			rt = fmt.Sprint(r.RoundsToTarget)
 		}
-		fmt.Fprintf(&b, "| %g%% | %g | %s | %s | %s | %s |\n", 100*r.LabelFraction, r.SNR, r.Method, pct(float64(r.Final)), pct(float64(r.Best)), rt)
+		final := pct(float64(r.Final))
+		if sd := float64(r.FinalStd); !math.IsNaN(sd) && sd > 0 {
+			final += fmt.Sprintf(" ± %.1f", 100*sd)
+		}
+		sel := pct(float64(r.Selected))
+		if r.SelectedEpoch > 0 {
+			sel += fmt.Sprintf(" (ep %d)", r.SelectedEpoch)
+		}
+		fmt.Fprintf(&b, "| %g%% | %g | %s | %s | %s | %s | %s |\n", 100*r.LabelFraction, r.SNR, r.Method, final, sel, pct(float64(r.ValBest)), rt)
+	}
+	b.WriteString("\nSelections (epoch, target, rounds) read the validation split only; the test split is only reported. " +
+		"± is the standard deviation over the evaluation's channel-noise draws.\n")
+	counted := false
+	for _, r := range rows {
+		counted = counted || r.PretrainRounds > 0
+	}
+	if counted {
+		b.WriteString("Rounds include the feature exchange of cross-modal pre-training (communication.count_pretrain_exchange).\n")
+	} else {
+		b.WriteString("Rounds count fine-tuning mini-batches only; cross-modal pre-training's feature exchange is not counted (communication.count_pretrain_exchange: false).\n")
 	}
 	var notes, labels []string
 	for _, r := range rows {
@@ -165,16 +216,17 @@ func unique(s []string) []string {
 
 // Write saves summary.md, summary.json and one accuracy-vs-rounds PNG per label fraction into dir, and
 // returns the Markdown.
-func Write(dir, title string, curves []Curve) (string, []string, error) {
+func Write(dir, title string, curves []Curve, probes []Probe) (string, []string, error) {
 	rows := Summarize(curves)
-	md := Markdown(title, rows)
+	md := Markdown(title, rows) + ProbeMarkdown(probes)
 	if err := fsutil.WriteFile(filepath.Join(dir, "summary.md"), []byte(md), 0o644); err != nil {
 		return "", nil, err
 	}
 	js, err := json.MarshalIndent(struct {
 		Summary []Summary `json:"summary"`
 		Curves  []Curve   `json:"curves"`
-	}{rows, curves}, "", "  ")
+		Probes  []Probe   `json:"probes,omitempty"`
+	}{rows, curves, probes}, "", "  ")
 	if err != nil {
 		return "", nil, err
 	}
@@ -271,6 +323,16 @@ func Plot(path, title string, curves []Curve) error {
 				for k := range c.Rounds {
 					pts[k].X, pts[k].Y = float64(c.Rounds[k]), c.Accuracy[k]
 				}
+				if band := bandPolygon(c); band != nil {
+					poly, err := plotter.NewPolygon(band)
+					if err != nil {
+						return err
+					}
+					r, g, b, _ := palette[mi%len(palette)].RGBA()
+					poly.Color = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 60}
+					poly.LineStyle.Width = 0
+					p.Add(poly)
+				}
 				l, err := plotter.NewLine(pts)
 				if err != nil {
 					return err
@@ -314,6 +376,24 @@ func Plot(path, title string, curves []Curve) error {
 	})
 }
 
+// bandPolygon outlines mean ± band of a curve (nil without a band).
+func bandPolygon(c Curve) plotter.XYs {
+	if len(c.Band) != len(c.Accuracy) || len(c.Band) < 2 {
+		return nil
+	}
+	var xy plotter.XYs
+	for k := range c.Rounds {
+		if math.IsNaN(c.Band[k]) {
+			return nil
+		}
+		xy = append(xy, plotter.XY{X: float64(c.Rounds[k]), Y: math.Min(1, c.Accuracy[k]+c.Band[k])})
+	}
+	for k := len(c.Rounds) - 1; k >= 0; k-- {
+		xy = append(xy, plotter.XY{X: float64(c.Rounds[k]), Y: math.Max(0, c.Accuracy[k]-c.Band[k])})
+	}
+	return xy
+}
+
 func splitTitle(dc draw.Canvas) (draw.Canvas, draw.Canvas) {
 	titleH := 0.4 * vg.Inch
 	top := dc
@@ -321,4 +401,62 @@ func splitTitle(dc draw.Canvas) (draw.Canvas, draw.Canvas) {
 	body := dc
 	body.Max.Y = dc.Max.Y - titleH
 	return top, body
+}
+
+// Probe is one frozen-representation probe after Stage I: the accuracy of a linear (ridge) and a kNN probe
+// reading a feature set to predict a target (the class, or one generating factor), on the test split.
+type Probe struct {
+	Method   string  `json:"method"`   // the pre-training method, or "random-init"
+	Features string  `json:"features"` // "rgb", "depth", "rgb+depth", "rgb.shared", "unique (all)", …
+	Target   string  `json:"target"`   // "class", "shared", "rgb_only", "depth_only"
+	Linear   float64 `json:"linear"`
+	KNN      float64 `json:"knn"`
+	Spread   float64 `json:"spread"` // collapse monitor: std of the l2-normalised features (0 = collapsed)
+}
+
+// ProbeMarkdown renders the probes as one table: a row per method and feature set, linear / kNN accuracy
+// per target.
+func ProbeMarkdown(probes []Probe) string {
+	if len(probes) == 0 {
+		return ""
+	}
+	var targets []string
+	type rowKey struct{ method, features string }
+	var rows []rowKey
+	cells := map[rowKey]map[string]Probe{}
+	for _, p := range probes {
+		if !slices.Contains(targets, p.Target) {
+			targets = append(targets, p.Target)
+		}
+		k := rowKey{p.Method, p.Features}
+		if cells[k] == nil {
+			cells[k] = map[string]Probe{}
+			rows = append(rows, k)
+		}
+		cells[k][p.Target] = p
+	}
+	var b strings.Builder
+	b.WriteString("\n## Representation probes after Stage I (test split; linear / kNN accuracy)\n\n| method | features |")
+	for _, t := range targets {
+		fmt.Fprintf(&b, " %s |", t)
+	}
+	b.WriteString(" spread |\n|---|---|" + strings.Repeat("---:|", len(targets)+1) + "\n")
+	for _, k := range rows {
+		fmt.Fprintf(&b, "| %s | %s |", k.method, k.features)
+		spread := 0.0
+		for _, t := range targets {
+			p, ok := cells[k][t]
+			if !ok {
+				b.WriteString(" — |")
+				continue
+			}
+			spread = p.Spread
+			fmt.Fprintf(&b, " %.1f / %.1f |", 100*p.Linear, 100*p.KNN)
+		}
+		fmt.Fprintf(&b, " %.3f |\n", spread)
+	}
+	b.WriteString("\nLinear: ridge regression to one-hot targets on standardised features; kNN: cosine, majority of k. " +
+		"Fitted on the training split, scored on the test split, settings fixed (nothing selected). Spread: the collapse " +
+		"monitor, std of the l2-normalised features per dimension (0 = collapsed, ≈ 1/√d when spread evenly).\n")
+	return b.String()
 }

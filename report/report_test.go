@@ -12,39 +12,54 @@ import (
 
 func curves() []Curve {
 	return []Curve{
-		{Method: "proposed", LabelFraction: 1, SNR: 0, Rounds: []int64{10, 20, 30}, Accuracy: []float64{0.5, 0.8, 0.85}},
-		{Method: "supervised", LabelFraction: 1, SNR: 0, Rounds: []int64{10, 20, 30}, Accuracy: []float64{0.3, 0.6, 0.9}},
-		{Method: "barlow", LabelFraction: 1, SNR: 0, Rounds: []int64{10}, Accuracy: []float64{0.2}, Diverged: "finetune barlow diverged: non-finite loss"},
-		{Method: "proposed", LabelFraction: 0.5, SNR: 10, Rounds: []int64{5, 10}, Accuracy: []float64{0.4, 0.7}},
+		// The test curve peaks at epoch 2, the validation curve at epoch 3: the selection must follow validation.
+		{Method: "proposed", LabelFraction: 1, SNR: 0, Epochs: []int{1, 2, 3}, Rounds: []int64{10, 20, 30},
+			Accuracy: []float64{0.5, 0.95, 0.85}, AccuracyStd: []float64{0.01, 0.01, 0.02}, ValAccuracy: []float64{0.5, 0.8, 0.85}},
+		{Method: "supervised", LabelFraction: 1, SNR: 0, Epochs: []int{1, 2, 3}, Rounds: []int64{10, 20, 30},
+			Accuracy: []float64{0.3, 0.6, 0.99}, ValAccuracy: []float64{0.3, 0.6, 0.9}},
+		{Method: "barlow", LabelFraction: 1, SNR: 0, Epochs: []int{1}, Rounds: []int64{10}, Accuracy: []float64{0.2}, ValAccuracy: []float64{0.2},
+			Diverged: "finetune barlow diverged: non-finite loss"},
+		{Method: "proposed", LabelFraction: 0.5, SNR: 10, Epochs: []int{1, 2}, Rounds: []int64{5, 10}, Accuracy: []float64{0.4, 0.7}},
 	}
 }
 
-func TestSummaryRoundsToTarget(t *testing.T) {
+func TestSummarySelectsOnValidation(t *testing.T) {
 	rows := Summarize(curves())
-	// Supervised best 0.9 → target 0.81: proposed reaches 0.85 at round 30? No: 0.8 < 0.81 at 20, 0.85 at 30.
+	// Supervised best validation 0.9 → target 0.81: proposed's validation reaches 0.85 at round 30 (0.8 < 0.81 at 20).
 	if rows[0].RoundsToTarget != 30 || math.Abs(float64(rows[0].Target)-0.81) > 1e-12 {
 		t.Fatalf("proposed: %+v", rows[0])
 	}
-	if rows[1].RoundsToTarget != 30 || float64(rows[1].Best) != 0.9 {
+	// Selected at the best validation epoch (3), not at the best test epoch (2): 0.85, not 0.95.
+	if rows[0].SelectedEpoch != 3 || rows[0].Selected != 0.85 || rows[0].Final != 0.85 || rows[0].FinalStd != 0.02 {
+		t.Fatalf("proposed selection: %+v", rows[0])
+	}
+	if rows[1].RoundsToTarget != 30 || float64(rows[1].ValBest) != 0.9 {
 		t.Fatalf("supervised: %+v", rows[1])
 	}
 	if rows[2].RoundsToTarget != -1 || rows[2].Diverged == "" {
 		t.Fatalf("barlow: %+v", rows[2])
 	}
-	if !math.IsNaN(float64(rows[3].Target)) {
-		t.Fatalf("no supervised baseline at 50%%/10 dB, yet target %v", rows[3].Target)
+	// Without a validation curve nothing is selected and no target exists.
+	if !math.IsNaN(float64(rows[3].Target)) || rows[3].SelectedEpoch != 0 || !math.IsNaN(float64(rows[3].Selected)) {
+		t.Fatalf("no validation at 50%%/10 dB: %+v", rows[3])
 	}
 	md := Markdown("demo", rows)
-	for _, want := range []string{"| 100% | 0 | proposed | 85.0% | 85.0% | 30 |", "| 100% | 0 | barlow | 20.0% | 20.0% | diverged |", "Diverged runs"} {
+	for _, want := range []string{"| 100% | 0 | proposed | 85.0% ± 2.0 | 85.0% (ep 3) | 85.0% | 30 |", "| 100% | 0 | barlow | 20.0% | 20.0% (ep 1) | 20.0% | diverged |",
+		"Diverged runs", "read the validation split only", "fine-tuning mini-batches only"} {
 		if !strings.Contains(md, want) {
 			t.Fatalf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+	probes := ProbeMarkdown([]Probe{{Method: "proposed", Features: "rgb", Target: "class", Linear: 0.5, KNN: 0.25, Spread: 0.1},
+		{Method: "proposed", Features: "rgb", Target: "shared", Linear: 1, KNN: 0.75, Spread: 0.1}})
+	if !strings.Contains(probes, "| proposed | rgb | 50.0 / 25.0 | 100.0 / 75.0 | 0.100 |") {
+		t.Fatalf("probe table:\n%s", probes)
 	}
 }
 
 func TestWriteFiles(t *testing.T) {
 	dir := t.TempDir()
-	_, plots, err := Write(dir, "demo", curves())
+	_, plots, err := Write(dir, "demo", curves(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +86,7 @@ func TestWriteFiles(t *testing.T) {
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Summary[3]["target_accuracy"] != nil {
+	if back.Summary[3]["target_val_accuracy"] != nil {
 		t.Fatalf("NaN target should be null: %v", back.Summary[3])
 	}
 }

@@ -48,7 +48,7 @@ func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
 	x.Model.Width = c.Width
 	x.Data.ImageSize = c.Size // evaluation resizes to the training size
 	n := max(4*c.Batch, 64)
-	ds, err := data.Synthetic(data.SyntheticConfig{Train: n, Test: x.Eval.Batch, Size: c.Size, Classes: 10, Noise: 0.1, Seed: 1})
+	ds, err := data.Synthetic(data.SyntheticConfig{Train: n, Test: x.Eval.Batch, Size: c.Size, Classes: 10, Noise: 0.1, Seed: 1, Version: 1})
 	if err != nil {
 		return nil, err
 	}

@@ -53,34 +53,64 @@ func (e *Env) transmitAndDecode(sys *System, xs []*torch.Tensor, train bool, snr
 	return sys.Decoder.Forward(torch.Cat(received, 1), train) // g(concat(ẑ)) (eqs. 3–4)
 }
 
-// Evaluate returns test accuracy at each SNR. Evaluation noise comes from channel.eval_seed, so repeated
-// evaluations of the same model see the same noise.
-func (e *Env) Evaluate(sys *System, test *data.Split, snrs []float64) map[string]float64 {
-	acc := map[string]float64{}
-	n := test.N()
+// Accuracy is an evaluation at each SNR (keyed by SNRKey): the mean over the channel-noise draws and their
+// standard deviation.
+type Accuracy struct{ Mean, Std map[string]float64 }
+
+// Evaluate returns the accuracy on a split at each SNR, averaged over eval.noise_draws draws of the channel
+// noise. The encoders run once per batch; each draw sends their features through the channel again. Draw d
+// of an SNR comes from a generator seeded by channel.eval_seed, the SNR's value and d, so repeated
+// evaluations of the same model see the same noise, whatever other SNRs are evaluated with it.
+func (e *Env) Evaluate(sys *System, split *data.Split, snrs []float64) Accuracy {
+	n := split.N()
 	batch := int64(e.Exp.Eval.Batch)
 	size := e.imageSize()
-	for _, snr := range snrs {
-		g := torch.NewGenerator(e.Dev, evalSeed(e.Exp.Channel.EvalSeed, snr))
-		correct := torch.Zeros(torch.Float32, e.Dev).Keep() // counted on the device, read once per SNR
-		torch.NoGrad(func() {
-			for s := int64(0); s < n; s += batch {
-				torch.WithScope(func() {
-					idx := torch.Arange(float64(s), float64(min(n, s+batch)), 1, torch.Int64, e.Dev)
-					xs, y := test.Batch(idx)
-					for m, enc := range sys.Encoders {
-						if xs[m].Size(2) != size {
-							xs[m] = torch.ResizeBilinear(xs[m], size, size, false)
-						}
-						xs[m] = enc.Modality.Normalize(xs[m])
+	draws := max(1, e.Exp.Eval.NoiseDraws)
+	ch := e.channelConfig()
+	gens := make([][]*torch.Generator, len(snrs))
+	correct := make([][]*torch.Tensor, len(snrs)) // counted on the device, read once at the end
+	for i, snr := range snrs {
+		for d := range draws {
+			gens[i] = append(gens[i], torch.NewGenerator(e.Dev, evalSeed(e.Exp.Channel.EvalSeed, snr)+uint64(d)*0x9e3779b97f4a7c15))
+			correct[i] = append(correct[i], torch.Zeros(torch.Float32, e.Dev).Keep())
+		}
+	}
+	torch.NoGrad(func() {
+		for s := int64(0); s < n; s += batch {
+			torch.WithScope(func() {
+				idx := torch.Arange(float64(s), float64(min(n, s+batch)), 1, torch.Int64, e.Dev)
+				xs, y := split.Batch(idx)
+				z := make([]*torch.Tensor, len(sys.Encoders))
+				for m, enc := range sys.Encoders {
+					if xs[m].Size(2) != size {
+						xs[m] = torch.ResizeBilinear(xs[m], size, size, false)
 					}
-					pred := e.transmitAndDecode(sys, xs, false, snr, g).ArgMax(1)
-					correct.Add_(pred.Eq(y).ToDType(torch.Float32).Sum())
-				})
-			}
-		})
-		acc[SNRKey(snr)] = correct.Item() / float64(n)
-		correct.Free()
+					z[m] = e.encode(enc, enc.Modality.Normalize(xs[m]), false) // z^m (eq. 1)
+				}
+				for i, snr := range snrs {
+					for d := range draws {
+						received := make([]*torch.Tensor, len(z))
+						for m, enc := range sys.Encoders {
+							received[m] = ch.Transmit(z[m], e.snrFor(enc.Modality.Name, snr), gens[i][d]) // ẑ^m (eq. 2)
+						}
+						pred := sys.Decoder.Forward(torch.Cat(received, 1), false).ArgMax(1) // eqs. 3–4
+						correct[i][d].Add_(pred.Eq(y).ToDType(torch.Float32).Sum())
+					}
+				}
+			})
+		}
+	})
+	acc := Accuracy{Mean: map[string]float64{}, Std: map[string]float64{}}
+	for i, snr := range snrs {
+		var sum, sq float64
+		for d := range draws {
+			a := correct[i][d].Item() / float64(n)
+			correct[i][d].Free()
+			sum, sq = sum+a, sq+a*a
+		}
+		mean := sum / float64(draws)
+		acc.Mean[SNRKey(snr)] = mean
+		acc.Std[SNRKey(snr)] = math.Sqrt(max(0, sq/float64(draws)-mean*mean))
 	}
 	return acc
 }
@@ -192,7 +222,11 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		row := Row{Stage: "finetune", Method: job.Method, LabelFraction: job.LabelFraction, Labels: len(idx), TrainSNR: &job.TrainSNR,
 			Epoch: epoch, Loss: mean, LR: lr, Ledger: ledger}
 		if epoch%x.Eval.Every == 0 || epoch == x.Finetune.Epochs {
-			row.Accuracy = e.Evaluate(sys, e.Data.Test, snrs)
+			if e.Data.Val != nil {
+				row.ValAccuracy = e.Evaluate(sys, e.Data.Val, snrs).Mean
+			}
+			test := e.Evaluate(sys, e.Data.Test, snrs)
+			row.Accuracy, row.AccuracyStd = test.Mean, test.Std
 		}
 		row.WallSeconds = clk.seconds()
 		if err := metrics.Append(row); err != nil {
@@ -227,7 +261,7 @@ func evalSeed(base uint64, snr float64) uint64 {
 
 // EvaluateCheckpoint loads a fine-tuning checkpoint (a job folder or its checkpoint.safetensors) and
 // evaluates it on the test split at the configured SNRs.
-func (e *Env) EvaluateCheckpoint(path string) (map[string]float64, error) {
+func (e *Env) EvaluateCheckpoint(path string) (Accuracy, error) {
 	var tensors map[string]*torch.Tensor
 	var err error
 	if filepath.Ext(path) == ".safetensors" {
@@ -240,7 +274,7 @@ func (e *Env) EvaluateCheckpoint(path string) (map[string]float64, error) {
 			e.Log.Warnf("checkpoint damaged, using the previous one: %s", s)
 		}
 		if errors.Is(err, ErrNoCheckpoint) {
-			return nil, fmt.Errorf("%s: no checkpoint (name a fine-tuning job folder, or a state.safetensors)", path)
+			return Accuracy{}, fmt.Errorf("%s: no checkpoint (name a fine-tuning job folder, or a state.safetensors)", path)
 		}
 		if err == nil {
 			path = filepath.Join(ck.Path, StateFile)
@@ -248,7 +282,7 @@ func (e *Env) EvaluateCheckpoint(path string) (map[string]float64, error) {
 		}
 	}
 	if err != nil {
-		return nil, err
+		return Accuracy{}, err
 	}
 	defer torch.FreeAll(tensors)
 	model := map[string]*torch.Tensor{}
@@ -259,7 +293,7 @@ func (e *Env) EvaluateCheckpoint(path string) (map[string]float64, error) {
 	}
 	sys := NewSystem(e.Exp.Model, e.Data.Modalities, len(e.Data.ClassNames), e.Exp.Seed)
 	if err := sys.Load(model, "encoder", "decoder"); err != nil {
-		return nil, fmt.Errorf("%s: %w (does the config's model section match the run's?)", path, err)
+		return Accuracy{}, fmt.Errorf("%s: %w (does the config's model section match the run's?)", path, err)
 	}
 	e.prepare(sys)
 	return e.Evaluate(sys, e.Data.Test, e.Exp.Channel.SNRsDB), nil

@@ -12,6 +12,9 @@ type Ledger struct {
 	// HypotheticalPretrainSymbols is what Stage I's cross-modal feature exchange would cost over the air,
 	// in each direction. Nothing is actually sent in Stage I.
 	HypotheticalPretrainSymbols int64 `json:"hypothetical_pretrain_symbols"`
+	// PretrainExchanges counts the Stage-I steps that would exchange features (cross-modal losses only):
+	// each is a round trip, features up and the cross term's gradient down.
+	PretrainExchanges int64 `json:"pretrain_exchanges"`
 }
 
 // BytesPerSymbol is the size of one complex symbol sent as two float32 values.
@@ -29,6 +32,7 @@ func (l *Ledger) FinetuneRound(batch, devices, k int64) {
 func (l *Ledger) PretrainStep(batch, devices, k int64, crossModal bool) {
 	if crossModal {
 		l.HypotheticalPretrainSymbols += batch * devices * (k / 2)
+		l.PretrainExchanges++
 	}
 }
 

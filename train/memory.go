@@ -46,7 +46,7 @@ func EstimateMemory(x *config.Experiment, channels []int64, classes int, samples
 	est.Model = 4 * 4 * params // float32 weights, gradients and up to two optimiser states (AdamW)
 	step := func(batch, views int64) int64 {
 		batch = min(batch, samples)
-		saved := 2 * 4 * acts                     // saved activations and, during backward, their gradients
+		saved := 2 * 4 * acts                    // saved activations and, during backward, their gradients
 		augmented := 4 * 4 * chans * size * size // float copies made while augmenting and normalising
 		return batch * views * (saved + augmented)
 	}

@@ -24,7 +24,10 @@ type Row struct {
 	Epoch         int                `json:"epoch"`
 	Loss          float64            `json:"train_loss"`
 	LR            float64            `json:"lr"`
-	Accuracy      map[string]float64 `json:"test_accuracy,omitempty"` // by SNR label ("10"), when evaluated
+	Accuracy      map[string]float64 `json:"test_accuracy,omitempty"`     // by SNR label ("10"), when evaluated: the mean over noise draws
+	AccuracyStd   map[string]float64 `json:"test_accuracy_std,omitempty"` // the standard deviation over noise draws
+	ValAccuracy   map[string]float64 `json:"val_accuracy,omitempty"`      // on the validation split, which every selection reads
+	Spread        map[string]float64 `json:"spread,omitempty"`            // Stage I collapse monitor per feature set (probe.Spread)
 	Ledger
 	UplinkBytes   int64   `json:"uplink_bytes"`
 	DownlinkBytes int64   `json:"downlink_bytes"`
@@ -80,7 +83,7 @@ func (m *Metrics) write() error {
 	var js, csv bytes.Buffer
 	cols := []string{"stage", "method", "label_fraction", "train_snr_db", "epoch", "train_loss", "lr"}
 	for _, s := range m.snrs {
-		cols = append(cols, "acc_snr_"+SNRKey(s))
+		cols = append(cols, "acc_snr_"+SNRKey(s), "acc_std_snr_"+SNRKey(s), "val_acc_snr_"+SNRKey(s))
 	}
 	cols = append(cols, "rounds", "uplink_symbols", "downlink_symbols", "uplink_bytes", "downlink_bytes",
 		"hypothetical_pretrain_symbols", "wall_s")
@@ -97,10 +100,12 @@ func (m *Metrics) write() error {
 		}
 		f := []string{r.Stage, r.Method, num(r.LabelFraction), snr, strconv.Itoa(r.Epoch), num(r.Loss), num(r.LR)}
 		for _, s := range m.snrs {
-			if a, ok := r.Accuracy[SNRKey(s)]; ok {
-				f = append(f, num(a))
-			} else {
-				f = append(f, "")
+			for _, acc := range []map[string]float64{r.Accuracy, r.AccuracyStd, r.ValAccuracy} {
+				if a, ok := acc[SNRKey(s)]; ok {
+					f = append(f, num(a))
+				} else {
+					f = append(f, "")
+				}
 			}
 		}
 		f = append(f, strconv.FormatInt(r.Rounds, 10), strconv.FormatInt(r.UplinkSymbols, 10),

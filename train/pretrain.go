@@ -158,7 +158,7 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 			return "", e.interrupted(err, "pretrain "+method, saved)
 		}
 		row := Row{Stage: "pretrain", Method: method, LabelFraction: 0, Epoch: epoch, Loss: mean, LR: lr,
-			Ledger: ledger, WallSeconds: clk.seconds()}
+			Ledger: ledger, Spread: e.spread(sys, method), WallSeconds: clk.seconds()}
 		if err := metrics.Append(row); err != nil {
 			return "", err
 		}
@@ -192,6 +192,16 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 		if err := export("resnet18-"+mod+".safetensors", st, map[string]string{"method": method, "modality": mod}); err != nil {
 			return "", err
 		}
+	}
+	if x.Probe.Enabled { // an output like the exports: the complete checkpoint vouches for it
+		probes, err := e.Probes(sys, method)
+		if err != nil {
+			return "", err
+		}
+		if err := writeProbes(dir, probes); err != nil {
+			return "", err
+		}
+		outputs[ProbesFile] = fileSHA256(filepath.Join(dir, ProbesFile))
 	}
 	info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: x.Pretrain.Epochs, Ledger: ledger, WallSeconds: clk.seconds(),
 		Complete: true, Seed: x.Seed, Outputs: outputs}

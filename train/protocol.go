@@ -3,6 +3,8 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
+	"path/filepath"
 
 	"github.com/semcom/semcom/report"
 )
@@ -12,9 +14,11 @@ import (
 // (from scratch for the supervised baseline) at each SNR and label fraction. A job that diverges is reported
 // in its curve and the others go on. With resume, finished jobs are reused and interrupted ones continue
 // from their checkpoints.
-func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
+func (e *Env) RunProtocol(resume bool) (Results, error) {
 	x := e.Exp
+	var res Results
 	encoders := map[string]string{}
+	exchange := map[string]Ledger{} // each method's Stage-I ledger, counted when communication.count_pretrain_exchange is on
 	diverged := map[string]string{}
 	for _, m := range x.Methods {
 		if m == MethodSupervised {
@@ -26,15 +30,23 @@ func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
 		var ie *InterruptedError
 		switch {
 		case errors.As(err, &ie):
-			return nil, err // names its job itself
+			return res, err // names its job itself
 		case err != nil:
-			return nil, fmt.Errorf("pretrain %s: %w", m, err)
+			return res, fmt.Errorf("pretrain %s: %w", m, err)
 		case msg != "":
 			diverged[m] = msg
 		default:
 			encoders[m] = path
+			if rows, err := LoadMetrics(filepath.Dir(path), nil, math.MaxInt); err == nil && len(rows.Rows) > 0 && x.Comm.CountPretrainExchange {
+				exchange[m] = rows.Rows[len(rows.Rows)-1].Ledger
+			}
 		}
 	}
+	probes, err := e.protocolProbes(encoders)
+	if err != nil {
+		return res, err
+	}
+	res.Probes = probes
 	var curves []report.Curve
 	for _, frac := range x.Data.LabelFractions {
 		for _, snr := range x.Channel.SNRsDB {
@@ -50,24 +62,62 @@ func (e *Env) RunProtocol(resume bool) ([]report.Curve, error) {
 				rows, err := e.Finetune(job, resume)
 				var ie *InterruptedError
 				if c.Diverged, err = e.divergence(err); errors.As(err, &ie) {
-					return nil, err
+					return res, err
 				} else if err != nil {
-					return nil, fmt.Errorf("finetune %s: %w", job.Name(), err)
+					return res, fmt.Errorf("finetune %s: %w", job.Name(), err)
 				}
+				pre := exchange[m]
+				c.PretrainRounds, c.PretrainUplinkBytes = pre.PretrainExchanges, pre.HypotheticalPretrainSymbols*BytesPerSymbol
+				k := SNRKey(snr)
 				for _, r := range rows {
 					c.Labels = r.Labels
-					if a, ok := r.Accuracy[SNRKey(snr)]; ok {
-						c.Rounds = append(c.Rounds, r.Rounds)
+					if a, ok := r.Accuracy[k]; ok {
+						c.Rounds = append(c.Rounds, c.PretrainRounds+r.Rounds)
 						c.Epochs = append(c.Epochs, r.Epoch)
 						c.Accuracy = append(c.Accuracy, a)
-						c.UplinkBytes = r.UplinkBytes
+						c.AccuracyStd = append(c.AccuracyStd, r.AccuracyStd[k])
+						if v, ok := r.ValAccuracy[k]; ok {
+							c.ValAccuracy = append(c.ValAccuracy, v)
+						}
+						c.UplinkBytes = c.PretrainUplinkBytes + r.UplinkBytes
 					}
 				}
 				curves = append(curves, c)
 			}
 		}
 	}
-	return curves, nil
+	res.Curves = curves
+	return res, nil
+}
+
+// Results are what a protocol run reports: one curve per fine-tuning job and the probes of Stage I.
+type Results struct {
+	Curves []report.Curve
+	Probes []report.Probe
+}
+
+// protocolProbes collects the probes of each pre-trained method and of randomly initialised encoders (the
+// floor any pre-training should clear).
+func (e *Env) protocolProbes(encoders map[string]string) ([]report.Probe, error) {
+	if !e.Exp.Probe.Enabled || len(encoders) == 0 {
+		return nil, nil
+	}
+	sys := NewSystem(e.Exp.Model, e.Data.Modalities, len(e.Data.ClassNames), e.Exp.Seed)
+	e.prepare(sys)
+	all, err := e.Probes(sys, "random-init")
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range e.Exp.Methods {
+		if path, ok := encoders[m]; ok {
+			p, err := readProbes(filepath.Dir(path))
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, p...)
+		}
+	}
+	return all, nil
 }
 
 // divergence separates a job's outcome: a divergence is logged and returned as a message (the protocol goes

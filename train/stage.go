@@ -196,4 +196,3 @@ type clock struct {
 }
 
 func (c clock) seconds() float64 { return c.prior + time.Since(c.start).Seconds() }
-

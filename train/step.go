@@ -60,12 +60,13 @@ func (e *Env) encode(enc *Encoder, x *torch.Tensor, train bool) *torch.Tensor {
 func (e *Env) pretrainBatchLoss(sys *System, method string, xs []*torch.Tensor, aug data.Augment, size int64, g *torch.Generator) *torch.Tensor {
 	twoViews := method == MethodProposed || !e.crossModal(method)
 	views := make([][2]*torch.Tensor, len(sys.Encoders))
+	geos := e.registeredViews(e.Exp.Pretrain.Augment.Registration, aug, g, xs[0], 2)
 	for m, enc := range sys.Encoders {
 		for v := range 2 {
 			if v == 1 && !twoViews {
 				continue
 			}
-			z := e.encode(enc, enc.Modality.Normalize(aug.Apply(g, xs[m], enc.Modality, size)), true)
+			z := e.encode(enc, enc.Modality.Normalize(augmentView(aug, g, geos, v, xs[m], enc.Modality, size)), true)
 			if sys.Projectors[m] != nil {
 				z = sys.Projectors[m].Forward(z, true)
 			}
@@ -78,10 +79,32 @@ func (e *Env) pretrainBatchLoss(sys *System, method string, xs []*torch.Tensor, 
 // finetuneBatchLoss is one Stage-II loss (eq. 16) on a batch: augment, encode, transmit, decode.
 func (e *Env) finetuneBatchLoss(sys *System, xs []*torch.Tensor, y *torch.Tensor, aug data.Augment, size int64, snr float64,
 	gAug, gChan *torch.Generator) *torch.Tensor {
+	geos := e.registeredViews(e.Exp.Finetune.Augment.Registration, aug, gAug, xs[0], 1)
 	for m, enc := range sys.Encoders {
-		xs[m] = enc.Modality.Normalize(aug.Apply(gAug, xs[m], enc.Modality, size))
+		xs[m] = enc.Modality.Normalize(augmentView(aug, gAug, geos, 0, xs[m], enc.Modality, size))
 	}
 	return loss.CrossEntropy(e.transmitAndDecode(sys, xs, true, snr, gChan), y, e.Exp.Finetune.LabelSmoothing)
+}
+
+// registeredViews draws one geometric augmentation per view for all modalities when registration is
+// "registered" (nil for "independent": each modality then draws its own, as semcom did before).
+func (e *Env) registeredViews(registration string, aug data.Augment, g *torch.Generator, x *torch.Tensor, views int) []data.Geometry {
+	if registration != "registered" {
+		return nil
+	}
+	geos := make([]data.Geometry, views)
+	for v := range geos {
+		geos[v] = aug.DrawGeometry(g, x.Size(0), x.Device())
+	}
+	return geos
+}
+
+// augmentView augments view v of a modality's batch with the view's shared geometry, or its own.
+func augmentView(aug data.Augment, g *torch.Generator, geos []data.Geometry, v int, x *torch.Tensor, m data.Modality, size int64) *torch.Tensor {
+	if geos == nil {
+		return aug.Apply(g, x, m, size)
+	}
+	return aug.ApplyGeometry(g, geos[v], x, m, size)
 }
 
 // update back-propagates l and steps the optimiser, clipping the total gradient norm first when clip > 0

@@ -13,6 +13,7 @@ import (
 
 	"github.com/semcom/semcom/config"
 	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/report"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/torch/safetensors"
 )
@@ -21,7 +22,7 @@ import (
 func tinyEnv(t *testing.T, overrides ...string) *Env {
 	t.Helper()
 	base := []string{"name=tiny", "device=cpu", "data.synthetic.train=48", "data.synthetic.test=24", "data.synthetic.size=16",
-		"data.synthetic.classes=4", "model.width=4", "model.feature_dim=8", "model.decoder_hidden=[16]",
+		"data.synthetic.classes=8", "model.width=4", "model.feature_dim=8", "model.decoder_hidden=[16]",
 		"pretrain.epochs=2", "pretrain.batch=16", "finetune.epochs=3", "finetune.batch=16", "eval.batch=10",
 		"channel.snrs_db=[0, 10]", "checkpoint.every=1", "finetune.optimizer.warmup_epochs=0", "pretrain.optimizer.warmup_epochs=1"}
 	exp, err := config.Load("", append(base, overrides...))
@@ -29,8 +30,12 @@ func tinyEnv(t *testing.T, overrides ...string) *Env {
 		t.Fatal(err)
 	}
 	s := exp.Data.Synthetic
-	ds, err := data.Synthetic(data.SyntheticConfig{Train: s.Train, Test: s.Test, Size: s.Size, Classes: s.Classes, Noise: s.Noise, Seed: s.Seed})
+	ds, err := data.Synthetic(data.SyntheticConfig{Train: s.Train, Test: s.Test, Size: s.Size, Classes: s.Classes, Noise: s.Noise, Seed: s.Seed,
+		Version: s.Version, Difficulty: s.Difficulty})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.HoldOutValidation(exp.Data.ValidationFraction, exp.Seed+11); err != nil { // 8 of the 48
 		t.Fatal(err)
 	}
 	log := logrus.New()
@@ -93,7 +98,7 @@ func TestPretrainThenFinetune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 50% of 48 labels = 24 samples → 1 batch of 16 per epoch; 2 devices × 16 × K/2 symbols per round.
+	// 50% of the 40 training labels = 20 samples → 1 batch of 16 per epoch; 2 devices × 16 × K/2 symbols per round.
 	last := rows[len(rows)-1]
 	if len(rows) != 3 || last.Rounds != 3 || last.UplinkSymbols != 3*2*16*4 || last.UplinkBytes != 8*last.UplinkSymbols {
 		t.Fatalf("rows %d, last %+v", len(rows), last.Ledger)
@@ -104,11 +109,11 @@ func TestPretrainThenFinetune(t *testing.T) {
 		}
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, "metrics.csv"))
-	if !strings.Contains(string(csv), "acc_snr_10") || strings.Count(string(csv), "\n") != 4 {
+	if !strings.Contains(string(csv), "acc_snr_10,acc_std_snr_10,val_acc_snr_10") || strings.Count(string(csv), "\n") != 4 {
 		t.Fatalf("metrics.csv:\n%s", csv)
 	}
 	acc, err := env.EvaluateCheckpoint(dir)
-	if err != nil || acc["10"] != last.Accuracy["10"] {
+	if err != nil || acc.Mean["10"] != last.Accuracy["10"] || acc.Std["10"] != last.AccuracyStd["10"] {
 		t.Fatalf("evaluating the checkpoint gave %v (%v), the run %v", acc, err, last.Accuracy)
 	}
 }
@@ -192,16 +197,25 @@ func TestDivergenceIsReportedAndMetricsKept(t *testing.T) {
 func TestRunProtocol(t *testing.T) {
 	defer torch.LockThread()()
 	env := tinyEnv(t, "methods=[proposed, supervised]", "data.label_fractions=[1, 0.5]", "finetune.epochs=2", "pretrain.epochs=1")
-	curves, err := env.RunProtocol(false)
+	res, err := env.RunProtocol(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(curves) != 2*2*2 { // fractions × SNRs × methods
-		t.Fatalf("%d curves", len(curves))
+	if len(res.Curves) != 2*2*2 { // fractions × SNRs × methods
+		t.Fatalf("%d curves", len(res.Curves))
 	}
-	for _, c := range curves {
-		if len(c.Accuracy) != 2 || c.Rounds[1] <= c.Rounds[0] || c.Diverged != "" {
+	for _, c := range res.Curves {
+		if len(c.Accuracy) != 2 || len(c.ValAccuracy) != 2 || len(c.AccuracyStd) != 2 || c.Rounds[1] <= c.Rounds[0] || c.Diverged != "" {
 			t.Fatalf("curve %+v", c)
+		}
+	}
+	found := map[string]bool{}
+	for _, p := range res.Probes {
+		found[p.Method+"/"+p.Features+"/"+p.Target] = true
+	}
+	for _, want := range []string{"random-init/rgb/class", "proposed/rgb+depth/class", "proposed/depth.unique/depth_only", "proposed/shared (all)/shared"} {
+		if !found[want] {
+			t.Fatalf("probe %s missing: %v", want, found)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(env.Dir, "pretrain", "supervised")); !os.IsNotExist(err) {
@@ -404,7 +418,7 @@ func TestInterruptStopsBetweenSteps(t *testing.T) {
 	}
 	steps := 0
 	env.Interrupted = func() os.Signal {
-		if steps++; steps == 5 { // in epoch 2 (3 steps per epoch)
+		if steps++; steps == 3 { // in epoch 2 (2 steps per epoch)
 			return os.Interrupt
 		}
 		return nil
@@ -434,12 +448,69 @@ func TestSmallDataAccounting(t *testing.T) {
 	if err != nil || len(m.Rows) != 1 {
 		t.Fatal(err)
 	}
-	// One step over all 48 samples: 48 samples × 2 devices × K/2 = 4 symbols.
-	if got := m.Rows[0].HypotheticalPretrainSymbols; got != 48*2*4 {
-		t.Fatalf("pre-training symbols %d, want %d", got, 48*2*4)
+	// One step over all 40 training samples: 40 samples × 2 devices × K/2 = 4 symbols.
+	if got := m.Rows[0].HypotheticalPretrainSymbols; got != 40*2*4 {
+		t.Fatalf("pre-training symbols %d, want %d", got, 40*2*4)
 	}
 	rows, err := env.Finetune(FinetuneJob{Method: MethodSupervised, LabelFraction: 0.001, TrainSNR: 5}, false)
-	if err != nil || rows[0].Labels != 4 { // one per class
+	if err != nil || rows[0].Labels != 8 { // one per class
 		t.Fatalf("labels used: %v, %v", rows, err)
+	}
+}
+
+// TestNoSelectionReadsTheTestSplit runs the protocol twice, the second time with the test labels shuffled:
+// every selection (epoch, best validation accuracy, target, rounds to it) must come out the same, while the
+// reported test accuracy changes. It fails if anything selects on the test split.
+func TestNoSelectionReadsTheTestSplit(t *testing.T) {
+	defer torch.LockThread()()
+	args := []string{"methods=[proposed, supervised]", "finetune.epochs=4", "pretrain.epochs=1", "probe.enabled=false"}
+	a := tinyEnv(t, args...)
+	b := tinyEnv(t, args...)
+	perm := torch.RandPerm(torch.NewGenerator(torch.CPU, 99), b.Data.Test.N(), torch.CPU)
+	old := b.Data.Test.Labels
+	b.Data.Test.Labels = old.IndexSelect(0, perm).Keep()
+	old.Free()
+	ra, err := a.RunProtocol(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := b.RunProtocol(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, sb := report.Summarize(ra.Curves), report.Summarize(rb.Curves)
+	changed := false
+	for i := range sa {
+		x, y := sa[i], sb[i]
+		if x.SelectedEpoch != y.SelectedEpoch || x.ValBest != y.ValBest || !sameNum(x.Target, y.Target) || x.RoundsToTarget != y.RoundsToTarget {
+			t.Fatalf("%s at %g dB: a selection changed with the test labels: %+v vs %+v", x.Method, x.SNR, x, y)
+		}
+		changed = changed || x.Final != y.Final
+	}
+	if !changed {
+		t.Fatal("shuffling the test labels changed no reported accuracy: the test split was not evaluated")
+	}
+}
+
+func sameNum(a, b report.Num) bool { return a == b || (a != a && b != b) }
+
+// TestCountPretrainExchange: with communication.count_pretrain_exchange the proposed method's curve starts
+// after its Stage-I exchange (one round trip per step), the supervised baseline's does not.
+func TestCountPretrainExchange(t *testing.T) {
+	defer torch.LockThread()()
+	env := tinyEnv(t, "methods=[proposed, supervised]", "finetune.epochs=1", "pretrain.epochs=1", "probe.enabled=false",
+		"channel.snrs_db=[10]", "communication.count_pretrain_exchange=true")
+	res, err := env.RunProtocol(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prop, sup := res.Curves[0], res.Curves[1]
+	// 40 training samples, batch 16: 2 steps per epoch in both stages; 2 devices × 16 × K/2 symbols each.
+	if prop.PretrainRounds != 2 || prop.Rounds[0] != 4 || sup.Rounds[0] != 2 || prop.PretrainUplinkBytes != 2*2*16*4*8 ||
+		prop.UplinkBytes != sup.UplinkBytes+prop.PretrainUplinkBytes {
+		t.Fatalf("proposed %+v\nsupervised %+v", prop, sup)
+	}
+	if md := report.Markdown("x", report.Summarize(res.Curves)); !strings.Contains(md, "Rounds include the feature exchange") {
+		t.Fatalf("the summary does not say the exchange is counted:\n%s", md)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -63,41 +64,78 @@ changed is rebuilt. Point data.kind: nyud2 and data.path at --out.`,
 	prepare.Flags().IntVar(&size, "size", 256, "stored resolution (square)")
 	prepare.Flags().StringVar(&order, "class-order", "gupta", "class ids: gupta (bedroom=0 … others=9) or alphabetical (TMC)")
 	var inspectSize int
+	var cfg string
+	var set []string
 	inspect := &cobra.Command{
-		Use:     "inspect DIR",
-		Short:   "Print the image size and per-class train/test counts of a prepared cache or a TMC folder",
-		Example: "  semcom data inspect data/nyud2\n  semcom data inspect ~/nyud2_trainvaltest",
-		Args:    cobra.ExactArgs(1),
+		Use:   "inspect [DIR]",
+		Short: "Print a dataset's image size and per-class train/validation/test counts (and, for synthetic data, its design and oracle accuracy)",
+		Long: `With DIR: a prepared NYU Depth V2 cache or a TMC folder. Without: the dataset a config describes (-c, --set),
+after the validation split is held out. For version-2 synthetic data it also prints the factor design and the
+oracle accuracy: the best a classifier that sees the generating factors can reach, with RGB alone, depth alone
+and both (an upper bound on what the images allow).`,
+		Example: "  semcom data inspect data/nyud2\n  semcom data inspect ~/nyud2_trainvaltest\n  semcom data inspect -c configs/demo.yaml",
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := args[0]
 			var ds *data.Dataset
 			var err error
-			if _, statErr := os.Stat(filepath.Join(dir, "nyud2.json")); statErr == nil {
-				ds, _, err = nyud2.LoadCache(dir)
-			} else {
-				ds, err = nyud2.LoadFolder(dir, inspectSize)
+			switch {
+			case len(args) == 0:
+				f := runFlags{config: cfg, set: set}
+				exp, rerr := f.resolve()
+				if rerr != nil {
+					return rerr
+				}
+				ds, err = loadData(exp)
+			default:
+				if _, statErr := os.Stat(filepath.Join(args[0], "nyud2.json")); statErr == nil {
+					ds, _, err = nyud2.LoadCache(args[0])
+				} else {
+					ds, err = nyud2.LoadFolder(args[0], inspectSize)
+				}
 			}
 			if err != nil {
-				return err
+				return invalid(err)
 			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s: %d×%d images, modalities", ds.Name, ds.Train.Size(), ds.Train.Size())
-			for _, m := range ds.Modalities {
-				fmt.Fprintf(w, " %s(%d)", m.Name, m.Channels)
-			}
-			fmt.Fprintln(w)
-			tr := data.ClassCounts(ds.Train.Labels.Int64s(), len(ds.ClassNames))
-			te := data.ClassCounts(ds.Test.Labels.Int64s(), len(ds.ClassNames))
-			tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "id\tclass\ttrain\ttest\t")
-			for i, c := range ds.ClassNames {
-				fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t\n", i, c, tr[i], te[i])
-			}
-			fmt.Fprintf(tw, "\ttotal\t%d\t%d\t\n", ds.Train.N(), ds.Test.N())
-			return tw.Flush()
+			return describeDataset(cmd.OutOrStdout(), ds)
 		},
 	}
 	inspect.Flags().IntVar(&inspectSize, "size", 64, "resolution to load a folder layout at (a cache keeps its own)")
+	inspect.Flags().StringVarP(&cfg, "config", "c", "", "experiment YAML whose dataset to inspect (without DIR)")
+	inspect.Flags().StringArrayVar(&set, "set", nil, "override a key (repeatable)")
 	cmd.AddCommand(prepare, inspect)
 	return cmd
+}
+
+// describeDataset prints sizes, per-class counts and, for designed synthetic data, the design and oracle.
+func describeDataset(w io.Writer, ds *data.Dataset) error {
+	fmt.Fprintf(w, "%s: %d×%d images, modalities", ds.Name, ds.Train.Size(), ds.Train.Size())
+	for _, m := range ds.Modalities {
+		fmt.Fprintf(w, " %s(%d)", m.Name, m.Channels)
+	}
+	fmt.Fprintln(w)
+	if d := ds.Design; d != nil {
+		rgb, depth, both := d.Oracle()
+		fmt.Fprintf(w, "design: %d shared × %d RGB-only × %d depth-only levels, difficulty %g\n", d.Levels[0], d.Levels[1], d.Levels[2], d.Difficulty)
+		fmt.Fprintf(w, "oracle accuracy from the generating factors: RGB %.1f%%, depth %.1f%%, both %.1f%%\n", 100*rgb, 100*depth, 100*both)
+	}
+	counts := func(s *data.Split) []int {
+		if s == nil {
+			return make([]int, len(ds.ClassNames))
+		}
+		return data.ClassCounts(s.Labels.Int64s(), len(ds.ClassNames))
+	}
+	tr, va, te := counts(ds.Train), counts(ds.Val), counts(ds.Test)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	valCol := func(v any) string { // the validation column, only where a split is held out
+		if ds.Val == nil {
+			return ""
+		}
+		return fmt.Sprintf("%v\t", v)
+	}
+	fmt.Fprintf(tw, "id\tclass\ttrain\t%stest\t\n", valCol("val"))
+	for i, c := range ds.ClassNames {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s%d\t\n", i, c, tr[i], valCol(va[i]), te[i])
+	}
+	fmt.Fprintf(tw, "\ttotal\t%d\t%s%d\t\n", ds.Train.N(), valCol(val(ds)), ds.Test.N())
+	return tw.Flush()
 }

@@ -153,7 +153,7 @@ func TestRunFolderIntegrity(t *testing.T) {
 	sb := t.TempDir()
 	out := filepath.Join(sb, "out")
 	cfg := filepath.Join(sb, "tiny.yaml")
-	yaml := "name: r\nmethods: [supervised]\ndata: {synthetic: {train: 32, test: 16, size: 16, classes: 4}}\n" +
+	yaml := "name: r\nmethods: [supervised]\ndata: {synthetic: {train: 32, test: 16, size: 16, classes: 8}}\n" +
 		"model: {width: 4, feature_dim: 8, decoder_hidden: [8]}\nchannel: {snrs_db: [5]}\n" +
 		"pretrain: {epochs: 1, batch: 16}\nfinetune: {epochs: 2, batch: 16}\ndevice: cpu\n"
 	os.WriteFile(cfg, []byte(yaml), 0o644)

@@ -70,7 +70,7 @@ func TestThousands(t *testing.T) {
 }
 
 var tiny = []string{"--device", "cpu", "--set", "data.synthetic.train=32", "--set", "data.synthetic.test=16", "--set", "data.synthetic.size=16",
-	"--set", "data.synthetic.classes=4", "--set", "model.width=4", "--set", "model.feature_dim=8", "--set", "model.decoder_hidden=[8]",
+	"--set", "data.synthetic.classes=8", "--set", "model.width=4", "--set", "model.feature_dim=8", "--set", "model.decoder_hidden=[8]",
 	"--set", "pretrain.epochs=1", "--set", "pretrain.batch=16", "--set", "finetune.epochs=2", "--set", "finetune.batch=16",
 	"--set", "channel.snrs_db=[5]", "--set", "methods=[proposed,supervised]"}
 
@@ -116,8 +116,24 @@ func TestRunWritesReportAndResumes(t *testing.T) {
 			fmt.Sscanf(line[strings.Index(line, "accuracy")+len("accuracy "):], "%f%%", &acc)
 		}
 	}
-	if want := fmt.Sprintf("| 100%% | 5 | proposed | %.1f%% |", acc); !strings.Contains(string(summary), want) {
+	if want := fmt.Sprintf("| 100%% | 5 | proposed | %.1f%% ", acc); !strings.Contains(string(summary), want) {
 		t.Fatalf("eval at 5 dB gave %.2f%%, the run's final accuracy differs:\n%s", acc, summary)
+	}
+}
+
+func TestInspectSyntheticDesign(t *testing.T) {
+	out, err := run(t, "data", "inspect", "--set", "data.synthetic.train=120", "--set", "data.synthetic.test=24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"design: 2 shared × 3 RGB-only × 2 depth-only levels, difficulty 0.5",
+		"oracle accuracy from the generating factors: RGB 47.4%, depth 31.8%, both 92.6%", "total    108   12    24"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("inspect lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := run(t, "data", "inspect", "--set", "data.synthetic.classes=10"); err == nil || !strings.Contains(err.Error(), "8, 12, 16") || exitCode(err) != exitInvalid {
+		t.Fatalf("10 classes: %v", err)
 	}
 }
 
@@ -203,7 +219,7 @@ func TestBenchCommand(t *testing.T) {
 	}
 	// With --config: the experiment's own sizes, and its protocol projected from the measured steps.
 	cfg := filepath.Join(t.TempDir(), "tiny.yaml")
-	yaml := "name: tiny\nmethods: [proposed, supervised]\ndata: {synthetic: {train: 32, test: 16, size: 16, classes: 4}}\n" +
+	yaml := "name: tiny\nmethods: [proposed, supervised]\ndata: {synthetic: {train: 32, test: 16, size: 16, classes: 8}}\n" +
 		"model: {width: 4, feature_dim: 8, decoder_hidden: [8]}\nchannel: {snrs_db: [5]}\n" +
 		"pretrain: {epochs: 1, batch: 16}\nfinetune: {epochs: 2, batch: 16}\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
@@ -225,5 +241,42 @@ func TestBenchCommand(t *testing.T) {
 	}
 	if _, err := run(t, "bench", "--device", "cpu", "--step", "both"); err == nil {
 		t.Fatal("bench accepted --step both")
+	}
+}
+
+// TestCollectSeeds runs the tiny protocol with three seeds and merges them.
+func TestCollectSeeds(t *testing.T) {
+	out := t.TempDir()
+	var dirs []string
+	for s := 1; s <= 3; s++ {
+		name := fmt.Sprintf("s%d", s)
+		args := append([]string{"run", "--out", out, "--name", name, "--set", fmt.Sprintf("seed=%d", s), "--set", fmt.Sprintf("data.synthetic.seed=%d", 100+s),
+			"--set", "probe.enabled=false"}, tiny...)
+		if _, err := run(t, args...); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, filepath.Join(out, name))
+	}
+	stdout, err := run(t, append([]string{"collect", "--out", filepath.Join(out, "merged")}, dirs...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"3 runs (seeds)", "| 100% | 5 | proposed | 3 |", "Paired differences: proposed − method", "| 100% | 5 | supervised | 3 |", "seeds-accuracy-vs-rounds-labels100.png"} {
+		if !strings.Contains(stdout, want) {
+			t.Fatalf("collect output lacks %q:\n%s", want, stdout)
+		}
+	}
+	// Compare: the same runs against themselves differ by exactly zero.
+	cmp, err := run(t, "compare", filepath.Join(out, "merged"), filepath.Join(out, "merged"))
+	if err != nil || !strings.Contains(cmp, "| 100% | 5 | proposed | 3 | 0.0 ± 0.0 | within noise |") {
+		t.Fatalf("compare: %v\n%s", err, cmp)
+	}
+	// A run of another config is refused, never mixed in.
+	other := append(append([]string{"run", "--out", out, "--name", "other", "--set", "probe.enabled=false"}, tiny...), "--set", "finetune.epochs=1")
+	if _, err := run(t, other...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "collect", dirs[0], filepath.Join(out, "other")); err == nil || !strings.Contains(err.Error(), "finetune.epochs") || exitCode(err) != exitInvalid {
+		t.Fatalf("collect of another config: %v", err)
 	}
 }

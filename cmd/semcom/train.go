@@ -188,12 +188,11 @@ func (f *runFlags) setup() (*session, error) {
 		if size == 0 {
 			size = ds.Train.Size()
 		}
-		if err := checkMemory(exp, dev, train.EstimateMemory(exp, chans, len(ds.ClassNames), ds.Train.N()+ds.Test.N(), ds.Train.Size(), size)); err != nil {
+		if err := checkMemory(exp, dev, train.EstimateMemory(exp, chans, len(ds.ClassNames), ds.Train.N()+ds.Test.N()+val(ds), ds.Train.Size(), size)); err != nil {
 			return nil, err
 		}
 	}
-	ds.Train.To(dev)
-	ds.Test.To(dev)
+	toDevice(ds, dev)
 	yaml, err := exp.YAML()
 	if err != nil {
 		return nil, err
@@ -202,12 +201,37 @@ func (f *runFlags) setup() (*session, error) {
 		return nil, err
 	}
 	log := logrus.WithField("run", exp.Name)
-	log.Infof("%s: %d train / %d test samples, %d classes, modalities %s, %dpx; device %s; run folder %s",
-		ds.Name, ds.Train.N(), ds.Test.N(), len(ds.ClassNames), modalityNames(ds), ds.Train.Size(), dev, run.Dir)
+	log.Infof("%s: %d train / %d validation / %d test samples, %d classes, modalities %s, %dpx; device %s; run folder %s",
+		ds.Name, ds.Train.N(), val(ds), ds.Test.N(), len(ds.ClassNames), modalityNames(ds), ds.Train.Size(), dev, run.Dir)
 	interrupted, stop := watchSignals()
 	ok = true
 	return &session{Env: &train.Env{Exp: exp, Data: ds, Dev: dev, Log: log, Dir: run.Dir, Progress: progress.New, StopAfter: f.stopAfter,
 		ConfigHash: hash, Interrupted: interrupted}, run: run, stop: stop}, nil
+}
+
+// syntheticConfig maps the config's synthetic section to the generator's.
+func syntheticConfig(s config.Synthetic) data.SyntheticConfig {
+	c := data.SyntheticConfig{Train: s.Train, Test: s.Test, Size: s.Size, Classes: s.Classes, Noise: s.Noise, Seed: s.Seed,
+		Version: s.Version, Difficulty: s.Difficulty}
+	copy(c.Levels[:], s.Levels)
+	return c
+}
+
+// val is the size of the validation split (0 without one).
+func val(ds *data.Dataset) int64 {
+	if ds.Val == nil {
+		return 0
+	}
+	return ds.Val.N()
+}
+
+// toDevice moves every split to dev.
+func toDevice(ds *data.Dataset, dev torch.Device) {
+	for _, s := range []*data.Split{ds.Train, ds.Val, ds.Test} {
+		if s != nil {
+			s.To(dev)
+		}
+	}
 }
 
 // checkMemory refuses a config whose estimated peak memory exceeds what the device has free.
@@ -241,11 +265,23 @@ func modalityNames(ds *data.Dataset) string {
 	return strings.Join(n, "+")
 }
 
+// loadData loads the configured dataset and holds out its validation split.
 func loadData(exp *config.Experiment) (*data.Dataset, error) {
+	ds, err := loadSplits(exp)
+	if err != nil {
+		return nil, err
+	}
+	if err := ds.HoldOutValidation(exp.Data.ValidationFraction, exp.Seed+11); err != nil {
+		return nil, fmt.Errorf("data.validation_fraction: %w", err)
+	}
+	return ds, nil
+}
+
+func loadSplits(exp *config.Experiment) (*data.Dataset, error) {
 	switch exp.Data.Kind {
 	case "synthetic":
 		s := exp.Data.Synthetic
-		ds, err := data.Synthetic(data.SyntheticConfig{Train: s.Train, Test: s.Test, Size: s.Size, Classes: s.Classes, Noise: s.Noise, Seed: s.Seed})
+		ds, err := data.Synthetic(syntheticConfig(s))
 		if err != nil {
 			return nil, fmt.Errorf("data.%w", err)
 		}
@@ -293,11 +329,11 @@ label fraction, one panel per SNR) and summary.md / summary.json.`,
 				return err
 			}
 			defer env.Close()
-			curves, err := env.RunProtocol(f.resume)
+			res, err := env.RunProtocol(f.resume)
 			if err != nil {
 				return resumable(err)
 			}
-			md, plots, err := report.Write(env.Dir, env.Exp.Name, curves)
+			md, plots, err := report.Write(env.Dir, env.Exp.Name, res.Curves, res.Probes)
 			if err != nil {
 				return err
 			}
@@ -424,15 +460,15 @@ func newEvalCmd() *cobra.Command {
 			if err != nil {
 				return invalid(err)
 			}
-			ds.Train.To(dev)
-			ds.Test.To(dev)
+			toDevice(ds, dev)
 			env := &train.Env{Exp: exp, Data: ds, Dev: dev, Log: logrus.WithField("eval", ckpt)}
 			acc, err := env.EvaluateCheckpoint(ckpt)
 			if err != nil {
 				return err
 			}
 			for _, s := range env.Exp.Channel.SNRsDB {
-				fmt.Fprintf(cmd.OutOrStdout(), "SNR %6g dB: test accuracy %.2f%%\n", s, 100*acc[train.SNRKey(s)])
+				k := train.SNRKey(s)
+				fmt.Fprintf(cmd.OutOrStdout(), "SNR %6g dB: test accuracy %.2f%% ± %.2f (std over %d noise draws)\n", s, 100*acc.Mean[k], 100*acc.Std[k], exp.Eval.NoiseDraws)
 			}
 			return nil
 		},

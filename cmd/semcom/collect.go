@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/semcom/semcom/config"
+	"github.com/semcom/semcom/report"
+)
+
+// SeedKeys are the keys in which the runs that collect merges may differ: seeds of one config.
+var SeedKeys = []string{"seed", "data.synthetic.seed", "channel.eval_seed"}
+
+func newCollectCmd() *cobra.Command {
+	var out, title, reference string
+	cmd := &cobra.Command{
+		Use:   "collect RUN...",
+		Short: "Merge finished runs of one config with different seeds: mean ± 95% CI, paired differences, probes, plots with CI bands",
+		Long: `Reads the summary.json of each run folder (runs of one config that differ only in seed, data.synthetic.seed
+or channel.eval_seed; any other difference is refused) and writes seeds-summary.md/.json/.csv and
+seeds-accuracy-vs-rounds-labels<N>.png into --out: per method, label fraction and SNR the mean and a 95%
+confidence interval (Student's t over seeds) of the test accuracy at the validation-selected epoch and at the
+last epoch, the rounds to the target, diverged jobs counted; the paired difference of --reference against
+every other method, seed by seed, with its interval and a verdict (wins, loses, within noise); and the probes.`,
+		Example: "  for s in 1 2 3 4 5; do semcom run -c configs/demo.yaml --name demo-s$s --set seed=$s --set data.synthetic.seed=$((100+s)); done\n" +
+			"  semcom collect runs/demo-s* --out runs/demo-seeds",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var runs []report.RunResult
+			var first *config.Experiment
+			for _, dir := range args {
+				exp, err := config.Resolve(filepath.Join(dir, "config.yaml"), nil)
+				if err != nil {
+					return invalid(fmt.Errorf("%s: %w", dir, err))
+				}
+				if first == nil {
+					first = exp
+				} else if d := nonSeedDiff(first, exp); len(d) > 0 {
+					return invalid(fmt.Errorf("%s is not a seed of %s: it differs in %s", dir, args[0], strings.Join(d, "; ")))
+				}
+				r, err := report.ReadRun(dir)
+				if err != nil {
+					return invalid(err)
+				}
+				runs = append(runs, r)
+			}
+			if out == "" {
+				out = strings.TrimRight(args[0], "/") + "-seeds"
+			}
+			if title == "" {
+				title = first.Name
+			}
+			md, plots, err := report.WriteSeeds(out, title, reference, runs)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), md)
+			for _, p := range plots {
+				fmt.Fprintln(cmd.OutOrStdout(), "plot:", p)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "summary:", filepath.Join(out, "seeds-summary.md"))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "folder for the merged summary (default: the first run's folder + '-seeds')")
+	cmd.Flags().StringVar(&title, "title", "", "title of the summary (default: the config's name)")
+	cmd.Flags().StringVar(&reference, "reference", "proposed", "method whose paired differences to the others are reported")
+	return cmd
+}
+
+// nonSeedDiff lists the config differences other than seeds.
+func nonSeedDiff(a, b *config.Experiment) []string {
+	var out []string
+	for _, d := range config.Diff(a, b) {
+		key, _, _ := strings.Cut(d, ":")
+		if !slices.Contains(SeedKeys, key) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func newCompareCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "compare A B",
+		Short: "Paired comparison of two variants (two 'semcom collect' folders): B − A seed by seed, mean ± 95% CI",
+		Long: `A and B are folders written by 'semcom collect' for two configs (an ablation: B changes some keys of A).
+Runs are paired by their seed; for every method, label fraction and SNR the difference B − A of the test
+accuracy at the validation-selected epoch is reported with a 95% Student-t interval over seeds and a verdict
+(wins, loses, within noise) for B. The keys in which B differs from A are printed first.`,
+		Example: "  semcom compare runs/results/abl-default runs/results/abl-decur",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sides := make([]map[uint64]report.RunResult, 2)
+			var exps [2]*config.Experiment
+			for i, dir := range args {
+				runs, err := report.ReadSeeds(dir)
+				if err != nil {
+					return invalid(err)
+				}
+				sides[i] = map[uint64]report.RunResult{}
+				for _, r := range runs {
+					exp, err := config.Resolve(filepath.Join(r.Dir, "config.yaml"), nil)
+					if err != nil {
+						return invalid(fmt.Errorf("%s: %w", r.Dir, err))
+					}
+					sides[i][exp.Seed] = r
+					exps[i] = exp
+				}
+			}
+			la, lb := filepath.Base(args[0]), filepath.Base(args[1])
+			rows := report.Compare(sides[0], sides[1], la, lb)
+			if len(rows) == 0 {
+				return invalid(fmt.Errorf("%s and %s share no seed: nothing to pair", args[0], args[1]))
+			}
+			title := fmt.Sprintf("%s vs %s: %s differs in %s", la, lb, lb, strings.Join(nonSeedDiff(exps[0], exps[1]), "; "))
+			fmt.Fprint(cmd.OutOrStdout(), report.CompareMarkdown(title, rows, lb))
+			return nil
+		},
+	}
+}
