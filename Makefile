@@ -102,8 +102,9 @@ $(BIN_DIR)/semcom: $(SHIM) deps FORCE
 # The main job: the whole protocol on the embedded synthetic data (< 5 min on 2 CPU cores).
 demo: $(BIN_DIR)/semcom
 	$(BIN_DIR)/semcom run --config configs/demo.yaml --out runs --overwrite
+	@echo "These figures are ONE seed (seed 1): single runs rank methods unreliably. docs/RESULTS.md has the mean ± 95% CI over 5 seeds (scripts/results.sh)."
 
-test: $(SHIM) deps
+test: $(SHIM) deps deps-test
 	$(GO) vet ./...
 	$(GOTEST) ./...
 
@@ -112,6 +113,13 @@ bench: $(BIN_DIR)/semcom deps-bench
 	$(BIN_DIR)/semcom bench --device cpu --size 32 --width 16 --batch 64 --steps 5 --repeats 3 --json > build/bench-semcom.json
 	cd bench && /usr/bin/python3 pytorch_reference.py --device cpu --size 32 --width 16 --batch 64 --steps 5 --repeats 3 > ../build/bench-pytorch.json
 	/usr/bin/python3 bench/ratios.py build/bench-semcom.json build/bench-pytorch.json
+
+# The sweep test runs a real single-node Slurm (Debian's slurmctld, slurmd, slurm-client and munge; as root).
+deps-test:
+	@command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && command -v munged >/dev/null || { \
+	  echo "installing Slurm and munge for the real-Slurm sweep test (apt-get)"; (apt-get update -qq || true) && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null || \
+	  echo "warning: Slurm could not be installed here; TestSweepOnRealSlurm will skip and say why"; }
 
 deps-bench:
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { (apt-get update -qq || true) && \
@@ -144,4 +152,4 @@ clean:
 	rm -rf build
 
 FORCE:
-.PHONY: all deps deps-bench shim demo test bench gpu-prep check-shim env clean FORCE
+.PHONY: all deps deps-test deps-bench shim demo test bench gpu-prep check-shim env clean FORCE

@@ -49,6 +49,8 @@ type Data struct {
 	Path           string    `mapstructure:"path" yaml:"path"`
 	ImageSize      int       `mapstructure:"image_size" yaml:"image_size"`
 	LabelFractions []float64 `mapstructure:"label_fractions" yaml:"label_fractions"`
+	// Seed draws the validation hold-out and the label subsets (0: the top-level seed).
+	Seed uint64 `mapstructure:"seed" yaml:"seed"`
 	// ValidationFraction is the stratified part of the training split held out for every selection.
 	ValidationFraction float64   `mapstructure:"validation_fraction" yaml:"validation_fraction"`
 	Synthetic          Synthetic `mapstructure:"synthetic" yaml:"synthetic"`
@@ -135,6 +137,7 @@ type Augment struct {
 
 // Pretrain configures Stage I.
 type Pretrain struct {
+	Seed      uint64    `mapstructure:"seed" yaml:"seed"` // initialisation and draws of Stage I (0: the top-level seed)
 	Epochs    int       `mapstructure:"epochs" yaml:"epochs"`
 	Batch     int       `mapstructure:"batch" yaml:"batch"`
 	GradClip  float64   `mapstructure:"grad_clip" yaml:"grad_clip"`
@@ -170,6 +173,7 @@ type SimCLR struct {
 
 // Finetune configures Stage II.
 type Finetune struct {
+	Seed           uint64    `mapstructure:"seed" yaml:"seed"` // initialisation and draws of Stage II (0: the top-level seed)
 	Epochs         int       `mapstructure:"epochs" yaml:"epochs"`
 	Batch          int       `mapstructure:"batch" yaml:"batch"`
 	GradClip       float64   `mapstructure:"grad_clip" yaml:"grad_clip"`

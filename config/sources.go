@@ -98,6 +98,16 @@ func (o Override) parse(key string, types map[string]reflect.Type) (any, error) 
 	return checkType(key, types, parsed)
 }
 
+// Keys lists every dotted key of the experiment, sorted.
+func Keys() []string {
+	var out []string
+	for k := range keyTypes() {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // keyTypes maps every dotted key to the Go type of its field.
 func keyTypes() map[string]reflect.Type {
 	out := map[string]reflect.Type{}

@@ -209,6 +209,23 @@ func (e *Experiment) Validate() error {
 	return errors.Join(c.errs...)
 }
 
+// PretrainSeed, FinetuneSeed and DataSeed are the separable seeds: each stage's own key, or the top-level
+// seed where it is 0.
+func (e *Experiment) PretrainSeed() uint64 { return or(e.Pretrain.Seed, e.Seed) }
+
+// FinetuneSeed seeds Stage II.
+func (e *Experiment) FinetuneSeed() uint64 { return or(e.Finetune.Seed, e.Seed) }
+
+// DataSeed seeds the validation hold-out and the label subsets.
+func (e *Experiment) DataSeed() uint64 { return or(e.Data.Seed, e.Seed) }
+
+func or(v, fallback uint64) uint64 {
+	if v != 0 {
+		return v
+	}
+	return fallback
+}
+
 // SharedDims is K_sha for the proposed loss.
 func (e *Experiment) SharedDims() int {
 	return int(float64(e.Model.FeatureDim)*e.Pretrain.Proposed.SharedFraction + 0.5)

@@ -108,3 +108,17 @@ func (l *Lock) Release() {
 	l.f.Close()
 	l.f = nil
 }
+
+// Held reports whether a process holds dir's lock now, and who, without taking it or writing anything.
+func Held(dir string) (Holder, bool) {
+	f, err := os.Open(filepath.Join(dir, LockFile))
+	if err != nil {
+		return Holder{}, false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return readHolder(f), errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return Holder{}, false
+}

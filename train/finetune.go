@@ -141,7 +141,8 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 			return m.Rows, nil
 		}
 	}
-	sys := NewSystem(x.Model, e.Data.Modalities, len(e.Data.ClassNames), x.Seed)
+	seed := x.FinetuneSeed()
+	sys := NewSystem(x.Model, e.Data.Modalities, len(e.Data.ClassNames), seed)
 	if job.Init != "" {
 		enc, _, err := safetensors.Load(job.Init)
 		if err != nil {
@@ -160,7 +161,7 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		}
 	}
 	e.prepare(sys)
-	idx, err := data.LabelFraction(e.Data.Train.Labels.Int64s(), job.LabelFraction, x.Seed+7)
+	idx, err := data.LabelFraction(e.Data.Train.Labels.Int64s(), job.LabelFraction, x.DataSeed()+7)
 	if err != nil {
 		return nil, err
 	}
@@ -176,8 +177,8 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 	}
 	params := sys.Params("encoder", "decoder")
 	opt := newOptimizer(x.Finetune.Optimizer, params)
-	gens := map[string]*torch.Generator{"data": torch.NewGenerator(torch.CPU, x.Seed+201), "augment": torch.NewGenerator(e.Dev, x.Seed+202),
-		"channel": torch.NewGenerator(e.Dev, x.Seed+203), "snr": torch.NewGenerator(torch.CPU, x.Seed+204)}
+	gens := map[string]*torch.Generator{"data": torch.NewGenerator(torch.CPU, seed+201), "augment": torch.NewGenerator(e.Dev, seed+202),
+		"channel": torch.NewGenerator(e.Dev, seed+203), "snr": torch.NewGenerator(torch.CPU, seed+204)}
 	n, batch := train.N(), int64(x.Finetune.Batch)
 	spe := stepsPerEpoch(n, batch)
 	sched := newSchedule(x.Finetune.Optimizer, spe)
@@ -238,7 +239,7 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		stop := e.StopAfter > 0 && epoch == e.StopAfter && !last
 		if epoch%x.Checkpoint.Every == 0 || last || stop {
 			info := CheckpointInfo{Stage: "finetune", Method: job.Method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(),
-				Complete: last, Seed: x.Seed}
+				Complete: last, Seed: seed}
 			if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "decoder"), opt, gens); err != nil {
 				return metrics.Rows, err
 			}

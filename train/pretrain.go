@@ -106,7 +106,8 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 			log.Warn("exported encoders are missing or damaged; exporting them again from the final checkpoint")
 		}
 	}
-	sys := NewSystem(x.Model, e.Data.Modalities, len(e.Data.ClassNames), x.Seed)
+	seed := x.PretrainSeed()
+	sys := NewSystem(x.Model, e.Data.Modalities, len(e.Data.ClassNames), seed)
 	if x.Model.Pretrained != "" {
 		for _, enc := range sys.Encoders {
 			if _, err := enc.Trunk.LoadPretrained(x.Model.Pretrained); err != nil {
@@ -117,7 +118,7 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 	e.prepare(sys)
 	params := sys.Params("encoder", "projector")
 	opt := newOptimizer(x.Pretrain.Optimizer, params)
-	gens := map[string]*torch.Generator{"data": torch.NewGenerator(torch.CPU, x.Seed+101), "augment": torch.NewGenerator(e.Dev, x.Seed+102)}
+	gens := map[string]*torch.Generator{"data": torch.NewGenerator(torch.CPU, seed+101), "augment": torch.NewGenerator(e.Dev, seed+102)}
 	n, batch := e.Data.Train.N(), int64(x.Pretrain.Batch)
 	spe := stepsPerEpoch(n, batch)
 	sched := newSchedule(x.Pretrain.Optimizer, spe)
@@ -166,7 +167,7 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 		stop := e.StopAfter > 0 && epoch == e.StopAfter && epoch < x.Pretrain.Epochs
 		// The last epoch is saved once, as the complete checkpoint, after the exports below.
 		if epoch < x.Pretrain.Epochs && (epoch%x.Checkpoint.Every == 0 || stop) {
-			info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(), Seed: x.Seed}
+			info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(), Seed: seed}
 			if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "projector"), opt, gens); err != nil {
 				return "", err
 			}
@@ -204,7 +205,7 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 		outputs[ProbesFile] = fileSHA256(filepath.Join(dir, ProbesFile))
 	}
 	info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: x.Pretrain.Epochs, Ledger: ledger, WallSeconds: clk.seconds(),
-		Complete: true, Seed: x.Seed, Outputs: outputs}
+		Complete: true, Seed: seed, Outputs: outputs}
 	if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "projector"), opt, gens); err != nil {
 		return "", err
 	}

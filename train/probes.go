@@ -131,8 +131,8 @@ func writeProbes(dir string, probes []report.Probe) error {
 	return fsutil.WriteFile(filepath.Join(dir, ProbesFile), b, 0o644)
 }
 
-// readProbes loads a job's probe results (none when the file is absent).
-func readProbes(dir string) ([]report.Probe, error) {
+// ReadProbes loads a job's probe results (none when the file is absent).
+func ReadProbes(dir string) ([]report.Probe, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ProbesFile))
 	if os.IsNotExist(err) {
 		return nil, nil

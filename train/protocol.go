@@ -66,28 +66,34 @@ func (e *Env) RunProtocol(resume bool) (Results, error) {
 				} else if err != nil {
 					return res, fmt.Errorf("finetune %s: %w", job.Name(), err)
 				}
-				pre := exchange[m]
-				c.PretrainRounds, c.PretrainUplinkBytes = pre.PretrainExchanges, pre.HypotheticalPretrainSymbols*BytesPerSymbol
-				k := SNRKey(snr)
-				for _, r := range rows {
-					c.Labels = r.Labels
-					if a, ok := r.Accuracy[k]; ok {
-						c.Rounds = append(c.Rounds, c.PretrainRounds+r.Rounds)
-						c.Epochs = append(c.Epochs, r.Epoch)
-						c.Accuracy = append(c.Accuracy, a)
-						c.AccuracyStd = append(c.AccuracyStd, r.AccuracyStd[k])
-						if v, ok := r.ValAccuracy[k]; ok {
-							c.ValAccuracy = append(c.ValAccuracy, v)
-						}
-						c.UplinkBytes = c.PretrainUplinkBytes + r.UplinkBytes
-					}
-				}
+				c = CurveFrom(c, rows, exchange[m])
 				curves = append(curves, c)
 			}
 		}
 	}
 	res.Curves = curves
 	return res, nil
+}
+
+// CurveFrom fills a fine-tuning job's curve (c names its method, label fraction and SNR) from its metrics
+// rows; a non-zero exchange (a Stage-I ledger) is added to its rounds and bytes.
+func CurveFrom(c report.Curve, rows []Row, exchange Ledger) report.Curve {
+	c.PretrainRounds, c.PretrainUplinkBytes = exchange.PretrainExchanges, exchange.HypotheticalPretrainSymbols*BytesPerSymbol
+	k := SNRKey(c.SNR)
+	for _, r := range rows {
+		c.Labels = r.Labels
+		if a, ok := r.Accuracy[k]; ok {
+			c.Rounds = append(c.Rounds, c.PretrainRounds+r.Rounds)
+			c.Epochs = append(c.Epochs, r.Epoch)
+			c.Accuracy = append(c.Accuracy, a)
+			c.AccuracyStd = append(c.AccuracyStd, r.AccuracyStd[k])
+			if v, ok := r.ValAccuracy[k]; ok {
+				c.ValAccuracy = append(c.ValAccuracy, v)
+			}
+			c.UplinkBytes = c.PretrainUplinkBytes + r.UplinkBytes
+		}
+	}
+	return c
 }
 
 // Results are what a protocol run reports: one curve per fine-tuning job and the probes of Stage I.
@@ -102,7 +108,7 @@ func (e *Env) protocolProbes(encoders map[string]string) ([]report.Probe, error)
 	if !e.Exp.Probe.Enabled || len(encoders) == 0 {
 		return nil, nil
 	}
-	sys := NewSystem(e.Exp.Model, e.Data.Modalities, len(e.Data.ClassNames), e.Exp.Seed)
+	sys := NewSystem(e.Exp.Model, e.Data.Modalities, len(e.Data.ClassNames), e.Exp.PretrainSeed())
 	e.prepare(sys)
 	all, err := e.Probes(sys, "random-init")
 	if err != nil {
@@ -110,7 +116,7 @@ func (e *Env) protocolProbes(encoders map[string]string) ([]report.Probe, error)
 	}
 	for _, m := range e.Exp.Methods {
 		if path, ok := encoders[m]; ok {
-			p, err := readProbes(filepath.Dir(path))
+			p, err := ReadProbes(filepath.Dir(path))
 			if err != nil {
 				return nil, err
 			}

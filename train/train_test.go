@@ -35,7 +35,7 @@ func tinyEnv(t *testing.T, overrides ...string) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ds.HoldOutValidation(exp.Data.ValidationFraction, exp.Seed+11); err != nil { // 8 of the 48
+	if err := ds.HoldOutValidation(exp.Data.ValidationFraction, exp.DataSeed()+11); err != nil { // 8 of the 48
 		t.Fatal(err)
 	}
 	log := logrus.New()

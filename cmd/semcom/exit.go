@@ -40,9 +40,12 @@ func invalid(err error) error {
 func exitCode(err error) int {
 	var inv *invalidError
 	var intr *train.InterruptedError
+	var ex *exitError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &ex):
+		return ex.code
 	case errors.As(err, &intr):
 		if s, ok := intr.Signal.(syscall.Signal); ok {
 			return 128 + int(s)
@@ -50,6 +53,8 @@ func exitCode(err error) int {
 		return 128 + int(syscall.SIGINT)
 	case errors.As(err, &inv):
 		return exitInvalid
+	case errors.As(err, new(*train.DivergedError)):
+		return 3 // a result, not a failure to retry (sweep.ExitDiverged)
 	}
 	return exitFailed
 }

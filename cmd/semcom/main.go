@@ -53,7 +53,7 @@ flag or data (fix the input first); 128+N stopped by signal N (130: Ctrl-C, 143:
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalid(err) })
-	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newCollectCmd(), newCompareCmd(), newDataCmd(), newBenchCmd(), newConfigCmd(), newModelCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newCollectCmd(), newCompareCmd(), newSweepCmd(), newDataCmd(), newBenchCmd(), newConfigCmd(), newModelCmd(), newVersionCmd())
 	return root
 }
 

@@ -123,6 +123,21 @@ func (f *runFlags) setup() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	mode := runfolder.New
+	switch {
+	case f.resume && f.overwrite:
+		return nil, invalid(errors.New("--resume and --overwrite: choose one (continue the run, or delete it and start again)"))
+	case f.resume:
+		mode = runfolder.Resume
+	case f.overwrite:
+		mode = runfolder.Overwrite
+	}
+	return openSession(exp, mode, f.stopAfter)
+}
+
+// openSession opens the run folder <out>/<name> of a resolved experiment in the given mode and prepares
+// everything its jobs share.
+func openSession(exp *config.Experiment, mode runfolder.Mode, stopAfter int) (*session, error) {
 	dev, err := device(exp)
 	if err != nil {
 		return nil, err
@@ -135,15 +150,6 @@ func (f *runFlags) setup() (*session, error) {
 		if err := checkMemory(exp, dev, train.EstimateMemory(exp, []int64{3, 1}, s.Classes, int64(s.Train+s.Test), int64(s.Size), size)); err != nil {
 			return nil, err
 		}
-	}
-	mode := runfolder.New
-	switch {
-	case f.resume && f.overwrite:
-		return nil, invalid(errors.New("--resume and --overwrite: choose one (continue the run, or delete it and start again)"))
-	case f.resume:
-		mode = runfolder.Resume
-	case f.overwrite:
-		mode = runfolder.Overwrite
 	}
 	hash := exp.Hash()
 	run, err := runfolder.Open(exp.Out, exp.Name, mode, hash, func(stored string) []string {
@@ -205,7 +211,7 @@ func (f *runFlags) setup() (*session, error) {
 		ds.Name, ds.Train.N(), val(ds), ds.Test.N(), len(ds.ClassNames), modalityNames(ds), ds.Train.Size(), dev, run.Dir)
 	interrupted, stop := watchSignals()
 	ok = true
-	return &session{Env: &train.Env{Exp: exp, Data: ds, Dev: dev, Log: log, Dir: run.Dir, Progress: progress.New, StopAfter: f.stopAfter,
+	return &session{Env: &train.Env{Exp: exp, Data: ds, Dev: dev, Log: log, Dir: run.Dir, Progress: progress.New, StopAfter: stopAfter,
 		ConfigHash: hash, Interrupted: interrupted}, run: run, stop: stop}, nil
 }
 
@@ -271,7 +277,7 @@ func loadData(exp *config.Experiment) (*data.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ds.HoldOutValidation(exp.Data.ValidationFraction, exp.Seed+11); err != nil {
+	if err := ds.HoldOutValidation(exp.Data.ValidationFraction, exp.DataSeed()+11); err != nil {
 		return nil, fmt.Errorf("data.validation_fraction: %w", err)
 	}
 	return ds, nil

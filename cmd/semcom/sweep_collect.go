@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/semcom/semcom/internal/fsutil"
+	"github.com/semcom/semcom/report"
+	"github.com/semcom/semcom/sweep"
+	"github.com/semcom/semcom/train"
+)
+
+func newSweepCollectCmd(load planLoader) *cobra.Command {
+	var reference string
+	cmd := &cobra.Command{
+		Use:   "collect",
+		Short: "Merge the finished jobs: mean ± 95% CI over seeds per point, paired differences, probes, plots with CI bands",
+		Long: `Reads the sweep folder alone. For every point of the grid (its values without the seed) it merges the seeds
+whose jobs are all finished into <sweep>/collect/<point>/seeds-summary.{md,json,csv} and accuracy-vs-rounds
+plots with the mean curve and a shaded 95% band, and writes <sweep>/summary.md and summary.csv over all
+points. Intervals are Student's t over seeds; differences of --reference against every other method are
+paired seed by seed. Jobs that diverged are counted and shown, not dropped; seeds with unfinished jobs are
+left out and listed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := load()
+			if err != nil {
+				return err
+			}
+			if err := p.Check(); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					return invalid(fmt.Errorf("%s holds no sweep yet: run it first", p.Grid.Dir()))
+				}
+				return invalid(err)
+			}
+			var labels []string
+			groups := map[string][]report.RunResult{}
+			var missing []string
+			for _, pt := range p.Points {
+				r, incomplete := pointResult(p, pt)
+				if incomplete != "" {
+					missing = append(missing, fmt.Sprintf("%s seed %d (%s)", pt.Label(), pt.Seed, incomplete))
+					continue
+				}
+				if _, ok := groups[pt.Label()]; !ok {
+					labels = append(labels, pt.Label())
+				}
+				groups[pt.Label()] = append(groups[pt.Label()], r)
+			}
+			var md, csv bytes.Buffer
+			fmt.Fprintf(&md, "# Sweep %s\n\nGrid %s; plan %.12s; %d points × %d seeds.\n", p.Grid.Name, p.Grid.Path(), p.Hash, len(p.Points)/len(p.Grid.Seeds), len(p.Grid.Seeds))
+			if len(missing) > 0 {
+				fmt.Fprintf(&md, "\nLeft out (unfinished jobs): %s.\n", strings.Join(missing, "; "))
+			}
+			csv.WriteString("point,method,label_fraction,snr_db,n,selected_mean,selected_ci95,final_mean,final_ci95,rounds_mean,rounds_ci95,reached,diverged\n")
+			for i, label := range labels {
+				dir := filepath.Join(p.Grid.Dir(), "collect", fmt.Sprintf("%02d-%s", i, safeName(label)))
+				out, _, err := report.WriteSeeds(dir, label, reference, groups[label])
+				if err != nil {
+					return err
+				}
+				md.WriteString("\n" + strings.Replace(out, "# ", "## ", 1))
+				rows, _, _, _ := report.Aggregate(groups[label], reference)
+				for _, r := range rows {
+					fmt.Fprintf(&csv, "%q,%s,%g,%g,%d,%g,%g,%g,%g,%g,%g,%d,%d\n", label, r.Method, r.LabelFraction, r.SNR, r.Selected.N, r.Selected.Mean,
+						r.Selected.HalfWidth, r.Final.Mean, r.Final.HalfWidth, r.Rounds.Mean, r.Rounds.HalfWidth, r.Reached, r.Diverged)
+				}
+			}
+			for name, body := range map[string][]byte{"summary.md": md.Bytes(), "summary.csv": csv.Bytes()} {
+				if err := fsutil.WriteFile(filepath.Join(p.Grid.Dir(), name), body, 0o644); err != nil {
+					return err
+				}
+			}
+			fmt.Fprint(cmd.OutOrStdout(), md.String())
+			fmt.Fprintln(cmd.OutOrStdout(), "summary:", filepath.Join(p.Grid.Dir(), "summary.md"))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reference, "reference", "proposed", "method whose paired differences to the others are reported")
+	return cmd
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._=,-]+`)
+
+func safeName(s string) string {
+	s = unsafeChars.ReplaceAllString(s, "_")
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return s
+}
+
+// pointResult assembles one point's results (one seed) from its jobs' folders, like a run's summary; it
+// names what is unfinished instead when a job is not done.
+func pointResult(p *sweep.Plan, pt *sweep.Point) (report.RunResult, string) {
+	r := report.RunResult{Dir: fmt.Sprintf("%s seed %d", pt.Label(), pt.Seed)}
+	seenPre := map[int]bool{}
+	for _, j := range p.Jobs {
+		if j.Stage != "finetune" || j.Point != pt {
+			continue
+		}
+		c := report.Curve{Method: j.Method, LabelFraction: j.LabelFraction, SNR: j.SNR}
+		switch st := p.StateOf(j); st.Status {
+		case "done":
+			job := train.FinetuneJob{Method: j.Method, LabelFraction: j.LabelFraction, TrainSNR: j.SNR}
+			m, err := train.LoadMetrics(job.Dir(p.JobDir(j)), pt.Exp.Channel.SNRsDB, math.MaxInt)
+			if err != nil {
+				return r, err.Error()
+			}
+			c = train.CurveFrom(c, m.Rows, train.Ledger{})
+		case "diverged":
+			c.Diverged = st.Detail
+		default:
+			return r, fmt.Sprintf("%s is %s", j.Name, st.Status)
+		}
+		r.Curves = append(r.Curves, c)
+		for _, d := range j.Deps {
+			if seenPre[d] {
+				continue
+			}
+			seenPre[d] = true
+			dep := p.Jobs[d]
+			probes, err := train.ReadProbes(filepath.Join(p.JobDir(dep), "pretrain", dep.Method))
+			if err == nil {
+				r.Probes = append(r.Probes, probes...)
+			}
+		}
+	}
+	r.Summary = report.Summarize(r.Curves)
+	return r, ""
+}

@@ -1,0 +1,151 @@
+package sweep
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// K8sOptions shape the Kubernetes manifests.
+type K8sOptions struct {
+	Image     string // container image with semcom (Dockerfile.cuda)
+	Claim     string // a ReadWriteMany PersistentVolumeClaim holding the run folders, the grid and its base config
+	MountPath string // where the claim is mounted in the pods (default /work)
+	Grid      string // the grid file as the pods see it (default: MountPath + the grid's path)
+	Semcom    string // the semcom binary in the image (default: semcom on PATH)
+	Namespace string
+	GPUs      int // per pod (nvidia.com/gpu limit)
+	// Parallelism is how many pods of a stage run at once (default: all).
+	Parallelism    int
+	BackoffPerIdx  int // retries of an index that failed transiently (default 2)
+	ServiceAccount string
+}
+
+// K8sJobs builds one Indexed Job per stage. The fine-tuning pods wait in an init container ('semcom sweep
+// wait') until their pre-training jobs have ended, so the DAG holds without a workflow engine; the pod
+// failure policy maps the exit-code contract: FailIndex on 2 (invalid), 3 (diverged: a result) and 4 (a
+// dependency that failed for good, after the wait), Ignore on a pre-emption (DisruptionTarget), and any other
+// failure is retried up to BackoffPerIdx times for that index alone.
+func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
+	if o.Image == "" || o.Claim == "" {
+		return nil, fmt.Errorf("--image and --pvc are required")
+	}
+	if o.MountPath == "" {
+		o.MountPath = "/work"
+	}
+	if o.Grid == "" {
+		o.Grid = path.Join(o.MountPath, p.Grid.path)
+	}
+	if o.Semcom == "" {
+		o.Semcom = "semcom"
+	}
+	if o.BackoffPerIdx == 0 {
+		o.BackoffPerIdx = 2
+	}
+	pre, fine := p.stageCounts()
+	job := func(stage string, n, offset int) *batchv1.Job {
+		par := int32(n)
+		if o.Parallelism > 0 {
+			par = int32(min(n, o.Parallelism))
+		}
+		indexed := batchv1.IndexedCompletion
+		completions, backoff, maxFailed := int32(n), int32(o.BackoffPerIdx), int32(n)
+		container := func(name string, args ...string) corev1.Container {
+			c := corev1.Container{
+				Name:       name,
+				Image:      o.Image,
+				Command:    append([]string{o.Semcom, "sweep"}, args...),
+				WorkingDir: o.MountPath,
+				Env: []corev1.EnvVar{
+					{Name: "OMP_WAIT_POLICY", Value: "passive"},
+				},
+				VolumeMounts: []corev1.VolumeMount{{Name: "runs", MountPath: o.MountPath}},
+			}
+			if o.GPUs > 0 && name == "semcom" {
+				q := resource.MustParse(strconv.Itoa(o.GPUs))
+				c.Resources.Limits = corev1.ResourceList{"nvidia.com/gpu": q}
+				c.Resources.Requests = corev1.ResourceList{"nvidia.com/gpu": q}
+			}
+			return c
+		}
+		off := strconv.Itoa(offset)
+		spec := corev1.PodSpec{
+			RestartPolicy:      corev1.RestartPolicyNever,
+			ServiceAccountName: o.ServiceAccount,
+			Containers:         []corev1.Container{container("semcom", "run", "--grid", o.Grid, "--offset", off)},
+			Volumes: []corev1.Volume{{Name: "runs", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.Claim}}}},
+		}
+		if stage == "finetune" && pre > 0 {
+			spec.InitContainers = []corev1.Container{container("wait-for-pretraining", "wait", "--grid", o.Grid, "--offset", off)}
+		}
+		labels := map[string]string{"app.kubernetes.io/name": "semcom", "semcom/sweep": p.Grid.Name, "semcom/stage": stage}
+		return &batchv1.Job{
+			TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+			ObjectMeta: metav1.ObjectMeta{Name: k8sName(p.Grid.Name + "-" + stage), Namespace: o.Namespace, Labels: labels,
+				Annotations: map[string]string{"semcom/plan": p.Hash, "semcom/first-index": off}},
+			Spec: batchv1.JobSpec{
+				CompletionMode:       &indexed,
+				Completions:          &completions,
+				Parallelism:          &par,
+				BackoffLimitPerIndex: &backoff,
+				MaxFailedIndexes:     &maxFailed,
+				PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+					{Action: batchv1.PodFailurePolicyActionFailIndex, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+						ContainerName: ptr("semcom"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn,
+						Values: []int32{ExitInvalid, ExitDiverged, ExitDependency}}},
+					{Action: batchv1.PodFailurePolicyActionIgnore, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{
+						{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}},
+				}},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
+			},
+		}
+	}
+	var jobs []*batchv1.Job
+	if pre > 0 {
+		jobs = append(jobs, job("pretrain", pre, 0))
+	}
+	if fine > 0 {
+		jobs = append(jobs, job("finetune", fine, pre))
+	}
+	return jobs, nil
+}
+
+// K8sYAML renders the jobs as one multi-document YAML.
+func K8sYAML(jobs []*batchv1.Job) ([]byte, error) {
+	var docs []string
+	for _, j := range jobs {
+		b, err := yaml.Marshal(j)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, string(b))
+	}
+	return []byte(strings.Join(docs, "---\n")), nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// k8sName makes a DNS-1123 label (lower case, digits, '-', at most 63).
+func k8sName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if len(out) > 63 {
+		out = strings.Trim(out[:63], "-")
+	}
+	return out
+}
