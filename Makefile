@@ -114,12 +114,15 @@ bench: $(BIN_DIR)/semcom deps-bench
 	cd bench && /usr/bin/python3 pytorch_reference.py --device cpu --size 32 --width 16 --batch 64 --steps 5 --repeats 3 > ../build/bench-pytorch.json
 	/usr/bin/python3 bench/ratios.py build/bench-semcom.json build/bench-pytorch.json
 
-# The sweep test runs a real single-node Slurm (Debian's slurmctld, slurmd, slurm-client and munge; as root).
+# What the tests use besides libtorch: a real single-node Slurm for the sweep test (Debian's slurmctld,
+# slurmd, slurm-client and munge; as root), an independent TensorBoard event reader (protoc, Debian's
+# python3-protobuf and python3-crc32c) and tmux for the terminal test.
+TEST_PKGS := slurmctld slurmd slurm-client munge protobuf-compiler python3-protobuf python3-crc32c tmux
 deps-test:
-	@command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && command -v munged >/dev/null || { \
-	  echo "installing Slurm and munge for the real-Slurm sweep test (apt-get)"; (apt-get update -qq || true) && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null || \
-	  echo "warning: Slurm could not be installed here; TestSweepOnRealSlurm will skip and say why"; }
+	@dpkg -s $(TEST_PKGS) >/dev/null 2>&1 || { \
+	  echo "installing $(TEST_PKGS) for the tests (apt-get)"; (apt-get update -qq || true) && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PKGS) >/dev/null || \
+	  echo "warning: could not install them here; the tests that need them skip and say why"; }
 
 deps-bench:
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { (apt-get update -qq || true) && \

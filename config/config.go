@@ -40,6 +40,7 @@ type Experiment struct {
 	Eval       Eval        `mapstructure:"eval" yaml:"eval"`
 	Probe      Probe       `mapstructure:"probe" yaml:"probe"`
 	Comm       Comm        `mapstructure:"communication" yaml:"communication"`
+	Tracking   []string    `mapstructure:"tracking" yaml:"tracking"`
 	Checkpoint Checkpoint  `mapstructure:"checkpoint" yaml:"checkpoint"`
 }
 

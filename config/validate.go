@@ -8,6 +8,7 @@ import (
 
 	"github.com/semcom/semcom/data"
 	"github.com/semcom/semcom/runfolder"
+	"github.com/semcom/semcom/tracking"
 )
 
 type checker struct{ errs []error }
@@ -203,6 +204,9 @@ func (e *Experiment) Validate() error {
 	c.atLeast("eval.batch", e.Eval.Batch, 1)
 	c.atLeast("eval.every", e.Eval.Every, 1)
 	c.atLeast("eval.noise_draws", e.Eval.NoiseDraws, 1)
+	if err := tracking.Check(e.Tracking); err != nil {
+		c.add("tracking", e.Tracking, "a list of "+strings.Join(tracking.Names, ", "))
+	}
 	c.atLeast("probe.knn_k", e.Probe.KNN, 1)
 	c.positive("probe.ridge", e.Probe.Ridge)
 	c.atLeast("checkpoint.every", e.Checkpoint.Every, 1)

@@ -18,6 +18,8 @@ type LocalOptions struct {
 	// Command returns the process that runs job i ('semcom sweep run -g GRID --index i').
 	Command func(i int) *exec.Cmd
 	Logf    func(string, ...any)
+	// Ended, when set, hears of every job that ends (for a progress bar).
+	Ended func()
 }
 
 // LocalResult counts how the jobs ended.
@@ -127,6 +129,9 @@ func (p *Plan) RunLocal(o LocalOptions) (LocalResult, error) {
 		running--
 		free[e.slot] = true
 		res.Exit[e.job] = e.code
+		if o.Ended != nil {
+			o.Ended()
+		}
 		j := p.Jobs[e.job]
 		switch e.code {
 		case ExitDone:

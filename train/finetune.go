@@ -199,6 +199,8 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 	aug := augmentOf(x.Finetune.Augment)
 	size := e.imageSize()
 	rng := x.Channel.TrainSNRRangeDB
+	tr := e.tracker("finetune-" + job.Name())
+	defer tr.Close()
 	bar := e.bar(fmt.Sprintf("finetune %s %g%% %gdB", job.Method, 100*job.LabelFraction, job.TrainSNR), total)
 	defer bar.Finish()
 	bar.Add(startEpoch*spe, "")
@@ -233,6 +235,7 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		if err := metrics.Append(row); err != nil {
 			return metrics.Rows, err
 		}
+		track(tr, row, log)
 		log.WithFields(map[string]any{"epoch": epoch, "loss": fmt.Sprintf("%.4f", row.Loss), "acc": row.Accuracy,
 			"rounds": ledger.Rounds}).Log(e.epochLevel(), "epoch done")
 		last := epoch == x.Finetune.Epochs

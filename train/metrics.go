@@ -34,6 +34,31 @@ type Row struct {
 	WallSeconds   float64 `json:"wall_s"`
 }
 
+// Scalars are the row's metrics by tracker tag: every metrics.csv column, as "<stage>/<column>",
+// accuracies as "<stage>/test_acc/snr<S>", "test_acc_std/snr<S>", "val_acc/snr<S>", the collapse monitor as
+// "<stage>/spread/<features>".
+func (r Row) Scalars() map[string]float64 {
+	s := r.Stage + "/"
+	l := r.Ledger
+	m := map[string]float64{s + "train_loss": r.Loss, s + "lr": r.LR, s + "rounds": float64(l.Rounds),
+		s + "uplink_symbols": float64(l.UplinkSymbols), s + "downlink_symbols": float64(l.DownlinkSymbols),
+		s + "uplink_bytes": float64(l.UplinkBytes()), s + "downlink_bytes": float64(l.DownlinkBytes()),
+		s + "hypothetical_pretrain_symbols": float64(l.HypotheticalPretrainSymbols), s + "pretrain_exchanges": float64(l.PretrainExchanges),
+		s + "wall_s": r.WallSeconds}
+	for name, vals := range map[string]map[string]float64{"test_acc": r.Accuracy, "test_acc_std": r.AccuracyStd, "val_acc": r.ValAccuracy} {
+		for k, v := range vals {
+			m[s+name+"/snr"+k] = v
+		}
+	}
+	for k, v := range r.Spread {
+		m[s+"spread/"+k] = v
+	}
+	if r.Labels > 0 {
+		m[s+"labels_used"] = float64(r.Labels)
+	}
+	return m
+}
+
 // SNRKey labels an SNR in metrics ("10", "-5", "2.5").
 func SNRKey(snr float64) string { return strconv.FormatFloat(snr, 'f', -1, 64) }
 

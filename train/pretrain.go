@@ -138,6 +138,8 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 	}
 	aug := augmentOf(x.Pretrain.Augment)
 	size := e.imageSize()
+	tr := e.tracker("pretrain-" + method)
+	defer tr.Close()
 	bar := e.bar("pretrain "+method, total)
 	defer bar.Finish()
 	bar.Add(startEpoch*spe, "")
@@ -163,6 +165,7 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 		if err := metrics.Append(row); err != nil {
 			return "", err
 		}
+		track(tr, row, log)
 		log.WithFields(map[string]any{"epoch": epoch, "loss": fmt.Sprintf("%.4f", row.Loss), "lr": fmt.Sprintf("%.4g", lr)}).Log(e.epochLevel(), "epoch done")
 		stop := e.StopAfter > 0 && epoch == e.StopAfter && epoch < x.Pretrain.Epochs
 		// The last epoch is saved once, as the complete checkpoint, after the exports below.
@@ -203,6 +206,12 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 			return "", err
 		}
 		outputs[ProbesFile] = fileSHA256(filepath.Join(dir, ProbesFile))
+		scalars := map[string]float64{}
+		for _, p := range probes {
+			scalars["probe/"+p.Features+"/"+p.Target+"/linear"] = p.Linear
+			scalars["probe/"+p.Features+"/"+p.Target+"/knn"] = p.KNN
+		}
+		tr.Scalars(int64(x.Pretrain.Epochs), scalars)
 	}
 	info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: x.Pretrain.Epochs, Ledger: ledger, WallSeconds: clk.seconds(),
 		Complete: true, Seed: seed, Outputs: outputs}

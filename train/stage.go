@@ -16,6 +16,7 @@ import (
 	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/torch/optim"
+	"github.com/semcom/semcom/tracking"
 )
 
 // Env is what every job shares: the experiment, the dataset (resident on the device), the device and the
@@ -33,6 +34,8 @@ type Env struct {
 	StopAfter int
 	// ConfigHash is the resolved config's hash (config.Experiment.Hash), recorded in every job folder.
 	ConfigHash string
+	// TrackDir is where the job trackers write (tracking: in the config); empty records nothing.
+	TrackDir string
 	// Interrupted, when set, is polled after every optimiser step: a non-nil signal ends the job at once
 	// with an *InterruptedError (its checkpoints stay as they are).
 	Interrupted func() os.Signal
@@ -72,6 +75,34 @@ func (e *Env) interrupted(err error, job string, saved int) error {
 		ie.Job, ie.Saved = job, saved
 	}
 	return err
+}
+
+// tracker opens a job's trackers and records the resolved config there (a silent tracker when tracking
+// is off; a tracker that cannot start is logged and left out, never the reason a job fails).
+func (e *Env) tracker(job string) tracking.Tracker {
+	if e.TrackDir == "" || len(e.Exp.Tracking) == 0 {
+		return tracking.None
+	}
+	t, err := tracking.Open(e.Exp.Tracking, e.TrackDir, job)
+	if err != nil {
+		e.Log.Warnf("tracking off for %s: %v", job, err)
+		return tracking.None
+	}
+	if y, err := e.Exp.YAML(); err == nil {
+		t.Text(0, "config", "```yaml\n"+string(y)+"```")
+	}
+	return t
+}
+
+// track records a metrics row (and flushes, so a watcher sees every epoch).
+func track(t tracking.Tracker, r Row, log logrus.FieldLogger) {
+	err := t.Scalars(int64(r.Epoch), r.Scalars())
+	if err == nil {
+		err = t.Flush()
+	}
+	if err != nil {
+		log.Warnf("tracking: %v", err)
+	}
 }
 
 // openJob opens and locks a job folder below the run folder.

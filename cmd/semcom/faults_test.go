@@ -207,6 +207,18 @@ func TestRunFolderIntegrity(t *testing.T) {
 		t.Fatalf("--overwrite of a foreign folder: %v", err)
 	}
 
+	// An unwritable tracking folder fails before any training starts.
+	os.WriteFile(filepath.Join(out, "blocked"), nil, 0o644)
+	if _, err := run(t, "run", "-c", cfg, "--out", filepath.Join(out, "blocked", "x")); err == nil {
+		t.Fatal("a run below a file started")
+	}
+	os.RemoveAll(filepath.Join(out, "r", "tb"))
+	os.WriteFile(filepath.Join(out, "r", "tb"), []byte("not a folder"), 0o644)
+	if _, err := run(t, "run", "-c", cfg, "--out", out, "--resume"); err == nil || !strings.Contains(err.Error(), "tracking") || exitCode(err) != exitInvalid {
+		t.Fatalf("an unwritable tracking folder: %v", err)
+	}
+	os.Remove(filepath.Join(out, "r", "tb"))
+
 	// A failed start leaves nothing that needs --overwrite.
 	if _, err := run(t, "run", "-c", cfg, "--out", out, "--name", "later", "--set", "data.kind=nyud2", "--set", "data.path="+sb); err == nil {
 		t.Fatal("a missing NYU cache was accepted")

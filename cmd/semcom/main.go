@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
+	"github.com/semcom/semcom/internal/progress"
 	"github.com/semcom/semcom/torch"
 )
 
@@ -71,7 +72,7 @@ func setupLogging(format, level string) error {
 		return fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
 	}
 	logrus.SetLevel(lv)
-	logrus.SetOutput(os.Stderr)
+	logrus.SetOutput(progress.LogOutput()) // above the progress bars while any is drawn
 	return nil
 }
 

@@ -95,6 +95,15 @@ func TestRunWritesReportAndResumes(t *testing.T) {
 	if _, err := run(t, args...); err == nil || !strings.Contains(err.Error(), "--resume") {
 		t.Fatalf("second run into the same folder: %v", err)
 	}
+	// TensorBoard event files, one folder per job.
+	for _, job := range []string{"pretrain-proposed", "finetune-proposed-labels100-snr5", "finetune-supervised-labels100-snr5"} {
+		if m, _ := filepath.Glob(filepath.Join(out, "t", "tb", job, "events.out.tfevents.*")); len(m) != 1 {
+			t.Fatalf("%s: event files %v", job, m)
+		}
+	}
+	if _, err := run(t, append(args, "--resume", "--set", "tracking=[wandb]")...); err == nil || !strings.Contains(err.Error(), "tensorboard") {
+		t.Fatalf("an unknown tracker: %v", err)
+	}
 	if again, err := run(t, append(args, "--resume")...); err != nil || !strings.Contains(again, "| 100% | 5 | proposed |") {
 		t.Fatalf("resume of a finished run: %v\n%s", err, again)
 	}

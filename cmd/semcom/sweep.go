@@ -18,8 +18,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/semcom/semcom/internal/fsutil"
+	"github.com/semcom/semcom/internal/progress"
 	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/sweep"
+	"github.com/semcom/semcom/tracking"
 	"github.com/semcom/semcom/train"
 )
 
@@ -226,6 +228,12 @@ func execSweepJob(j *sweep.Job, dir string, deps []string) error {
 		return err
 	}
 	defer s.Close()
+	if s.TrackDir != "" { // one log folder per sweep: tensorboard --logdir <sweep>/tb shows every job
+		s.TrackDir = filepath.Join(filepath.Dir(filepath.Dir(dir)), "tb", j.Name)
+		if err := tracking.CheckWritable(s.TrackDir); err != nil {
+			return invalid(fmt.Errorf("tracking: %w", err))
+		}
+	}
 	if j.Stage == "pretrain" {
 		_, err = s.Pretrain(j.Method, true)
 		return resumable(err)
@@ -266,7 +274,17 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 			if err != nil {
 				return err
 			}
+			finished := 0
+			for _, j := range p.Jobs {
+				if st := p.StateOf(j).Status; st == "done" || st == "diverged" {
+					finished++
+				}
+			}
+			bar := progress.New(fmt.Sprintf("sweep %s (%d workers)", p.Grid.Name, workers), len(p.Jobs))
+			bar.Add(finished, "")
+			defer bar.Finish()
 			res, err := p.RunLocal(sweep.LocalOptions{Workers: workers, GPUs: ids, Cores: runtime.NumCPU(), Logf: logrus.Infof,
+				Ended: func() { bar.Add(1, "") },
 				Command: func(i int) *exec.Cmd {
 					c := exec.Command(self, "sweep", "run", "--grid", *grid, "--index", strconv.Itoa(i))
 					c.Env = os.Environ()

@@ -20,6 +20,7 @@ import (
 	"github.com/semcom/semcom/report"
 	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/tracking"
 	"github.com/semcom/semcom/train"
 )
 
@@ -209,10 +210,17 @@ func openSession(exp *config.Experiment, mode runfolder.Mode, stopAfter int) (*s
 	log := logrus.WithField("run", exp.Name)
 	log.Infof("%s: %d train / %d validation / %d test samples, %d classes, modalities %s, %dpx; device %s; run folder %s",
 		ds.Name, ds.Train.N(), val(ds), ds.Test.N(), len(ds.ClassNames), modalityNames(ds), ds.Train.Size(), dev, run.Dir)
+	trackDir := ""
+	if len(exp.Tracking) > 0 {
+		trackDir = filepath.Join(run.Dir, "tb")
+		if err := tracking.CheckWritable(trackDir); err != nil {
+			return nil, invalid(fmt.Errorf("tracking: %w", err))
+		}
+	}
 	interrupted, stop := watchSignals()
 	ok = true
 	return &session{Env: &train.Env{Exp: exp, Data: ds, Dev: dev, Log: log, Dir: run.Dir, Progress: progress.New, StopAfter: stopAfter,
-		ConfigHash: hash, Interrupted: interrupted}, run: run, stop: stop}, nil
+		ConfigHash: hash, Interrupted: interrupted, TrackDir: trackDir}, run: run, stop: stop}, nil
 }
 
 // syntheticConfig maps the config's synthetic section to the generator's.
