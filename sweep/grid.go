@@ -94,8 +94,11 @@ func Load(path string) (*Grid, error) {
 		if !known[key] && !strings.HasPrefix(key, "channel.snr_offset_db.") {
 			return where("%s: unknown key %s (see 'semcom config defaults')", section, key)
 		}
-		if slices.Contains(Fixed, key) {
+		if section == "grid" && slices.Contains(Fixed, key) {
 			return where("%s: %s cannot vary in a grid (fixed: %s; seeds come from 'seeds')", section, key, strings.Join(Fixed, ", "))
+		}
+		if section == "set" && (key == "name" || key == "out" || strings.HasSuffix(key, "seed")) {
+			return where("set: %s is the sweep's to set (name and out of each job; seeds from 'seeds')", key)
 		}
 		return nil
 	}

@@ -233,6 +233,8 @@ func checkIndexedJob(j *batchv1.Job) error {
 
 func TestShippedGridsExpand(t *testing.T) {
 	files, _ := filepath.Glob("../grids/*.yaml")
+	more, _ := filepath.Glob("../grids/*/*.yaml")
+	files = append(files, more...)
 	if len(files) == 0 {
 		t.Fatal("no shipped grids")
 	}

@@ -74,6 +74,17 @@ left out and listed.`,
 						r.Selected.HalfWidth, r.Final.Mean, r.Final.HalfWidth, r.Rounds.Mean, r.Rounds.HalfWidth, r.Reached, r.Diverged)
 				}
 			}
+			// Points against the first (an ablation's baseline), seed by seed.
+			if len(labels) > 1 {
+				base := bySeed(groups[labels[0]])
+				fmt.Fprintf(&md, "\n## Points against %s (paired by seed; test accuracy at the val-selected epoch, points)\n", labels[0])
+				for _, label := range labels[1:] {
+					rows := report.Compare(base, bySeed(groups[label]), labels[0], label)
+					if len(rows) > 0 {
+						md.WriteString("\n" + report.CompareMarkdown("### "+label, rows, label))
+					}
+				}
+			}
 			for name, body := range map[string][]byte{"summary.md": md.Bytes(), "summary.csv": csv.Bytes()} {
 				if err := fsutil.WriteFile(filepath.Join(p.Grid.Dir(), name), body, 0o644); err != nil {
 					return err
@@ -136,4 +147,17 @@ func pointResult(p *sweep.Plan, pt *sweep.Point) (report.RunResult, string) {
 	}
 	r.Summary = report.Summarize(r.Curves)
 	return r, ""
+}
+
+// bySeed indexes a point's runs by their seed (the Dir that pointResult gives them ends in "seed N").
+func bySeed(runs []report.RunResult) map[uint64]report.RunResult {
+	out := map[uint64]report.RunResult{}
+	for _, r := range runs {
+		var seed uint64
+		if i := strings.LastIndex(r.Dir, "seed "); i >= 0 {
+			fmt.Sscan(r.Dir[i+5:], &seed)
+		}
+		out[seed] = r
+	}
+	return out
 }
