@@ -51,7 +51,7 @@ SHIM_DIR ?= $(CURDIR)/build/lib
 OBJ_DIR  := $(SHIM_DIR)/../obj
 BIN_DIR  := $(CURDIR)/build/bin
 SHIM     := $(SHIM_DIR)/libtgshim.so
-SRCS     := tg_core.cc tg_ops.cc tg_optim.cc tg_cuda_extras.cc
+SRCS     := tg_core.cc tg_ops.cc tg_optim.cc tg_cuda_extras.cc tg_dist_backend.cc
 OBJS     := $(SRCS:%.cc=$(OBJ_DIR)/%.o)
 
 SHIM_CXXFLAGS = -std=$(CXX_STD) -O2 -g0 -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=$(TORCH_ABI) \
@@ -71,8 +71,8 @@ all: $(BIN_DIR)/semcom
 # Install what a fresh Debian/Ubuntu machine lacks (only for the system libtorch).
 deps:
 ifeq ($(SYSTEM_TORCH),1)
-	@dpkg -s libtorch-dev >/dev/null 2>&1 || { echo "installing libtorch-dev (apt-get)"; \
-	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libtorch-dev g++ make; }
+	@dpkg -s libtorch-dev libgloo-dev >/dev/null 2>&1 || { echo "installing libtorch-dev and libgloo-dev (apt-get)"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libtorch-dev libgloo-dev g++ make; }
 endif
 	@pkg-config --exists hdf5 2>/dev/null || { echo "installing libhdf5-dev (apt-get)"; \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libhdf5-dev pkg-config; }
@@ -88,6 +88,14 @@ $(OBJ_DIR)/%.o: torch/shim/%.cc torch/shim/tg_internal.h torch/tg.h $(FLAGS_STAM
 $(OBJ_DIR)/tg_cuda_extras.o: torch/shim/$(CUDA_EXTRAS) torch/shim/tg_internal.h torch/tg.h $(FLAGS_STAMP) | deps
 	$(CXX) $(SHIM_CXXFLAGS) -MMD -MP -c $< -o $@ || { echo "warning: $(CUDA_EXTRAS) did not compile; CUDA memory statistics disabled"; \
 	  $(CXX) $(SHIM_CXXFLAGS) -MMD -MP -c torch/shim/tg_cuda_stub.cc -o $@; }
+# c10d with Gloo where its headers are (Debian: libgloo-dev, which 'deps' installs; the pip wheels ship them);
+# the stub otherwise, so every shim has one ABI. Read when the object is built, after 'deps'.
+GLOO_HDR  = $(firstword $(wildcard $(TORCH_HDRS)/gloo/config.h /usr/include/gloo/config.h))
+DIST_SRC  = $(if $(GLOO_HDR),tg_dist.cc,tg_dist_stub.cc)
+DIST_DEFS = $(if $(GLOO_HDR),-DUSE_DISTRIBUTED -DUSE_C10D_GLOO)
+$(OBJ_DIR)/tg_dist_backend.o: torch/shim/tg_dist.cc torch/shim/tg_dist_stub.cc torch/shim/tg_internal.h torch/tg.h $(FLAGS_STAMP) | deps
+	$(CXX) $(SHIM_CXXFLAGS) $(DIST_DEFS) -MMD -MP -c torch/shim/$(DIST_SRC) -o $@ || { echo "warning: $(DIST_SRC) did not compile; no distributed backend"; \
+	  $(CXX) $(SHIM_CXXFLAGS) -MMD -MP -c torch/shim/tg_dist_stub.cc -o $@; }
 $(SHIM): $(OBJS)
 	@mkdir -p $(@D)
 	$(CXX) -o $@ $(OBJS) $(SHIM_LDFLAGS)

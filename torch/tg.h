@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define TG_ABI_VERSION 2
+#define TG_ABI_VERSION 3
 #define TG_API __attribute__((visibility("default")))
 
 typedef struct tg_tensor_s *tg_tensor;
@@ -209,6 +209,19 @@ TG_API tg_error tg_cuda_memory(int device, int64_t *allocated, int64_t *reserved
 TG_API tg_error tg_cuda_reset_peak(int device);
 /* CUDA sync debug mode, process-wide: 0 off, 1 warn, 2 error (any host-device synchronisation fails). */
 TG_API tg_error tg_cuda_set_sync_debug(int mode);
+
+/* Distributed (c10d): a process group over a TCPStore (tg_dist.cc where the shim is built with Gloo; the stub
+ * otherwise returns TG_ERR_NOTIMPL). Every collective waits at most the group's timeout and fails with an
+ * error, never hangs, when a peer is gone. */
+typedef struct tg_dist_s *tg_dist;
+enum { TG_DIST_GLOO = 1, TG_DIST_NCCL = 2 };
+TG_API int tg_dist_backends(void); /* the TG_DIST_* bits this shim was built with */
+TG_API tg_error tg_dist_init(const char *host, int port, int rank, int world, int64_t timeout_ms, int backend, tg_dist *out);
+TG_API void tg_dist_free(tg_dist d);
+TG_API tg_error tg_dist_all_reduce_sum(tg_dist d, tg_tensor t);              /* in place */
+TG_API tg_error tg_dist_all_gather(tg_dist d, tg_tensor t, tg_tensor *out);  /* the ranks' tensors along dim 0 */
+TG_API tg_error tg_dist_broadcast(tg_dist d, tg_tensor t, int root);        /* in place */
+TG_API tg_error tg_dist_barrier(tg_dist d);
 
 #ifdef __cplusplus
 }

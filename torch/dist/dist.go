@@ -1,0 +1,196 @@
+// Package dist is data parallelism over c10d: where a process's rank, world size and rendezvous come from
+// (torchrun's, Slurm's and a Kubernetes Indexed Job's environment), joining the process group, the
+// gradient all-reduce, and the gather that keeps the whole-batch losses exact.
+//
+// The losses of Stage I (Barlow Twins, the proposed loss, NT-Xent) are functions of the whole batch, so
+// every rank computes the loss of the *global* batch: GatherWithGrad puts the other ranks' features
+// (constants) around this rank's own (which carry the gradient). Every rank then holds the same loss L, and
+// its backward pass yields ∂L/∂θ through its own samples only; the sum over ranks (AllReduceGrads) is the
+// exact gradient of the global-batch loss. Averaging instead of summing, or gathering without the local
+// gradient, gives a different (scaled, or zero) gradient — the bug that other SSL libraries shipped.
+package dist
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/semcom/semcom/torch"
+)
+
+// Launch is one process's place in a data-parallel job.
+type Launch struct {
+	Rank, World, LocalRank int
+	MasterAddr             string
+	MasterPort             int
+	Source                 string // which environment it was read from
+}
+
+// DefaultPort is MASTER_PORT where a launcher sets none (torchrun's default).
+const DefaultPort = 29500
+
+// FromEnv reads the launch from the environment that existing launchers set: torchrun (RANK, WORLD_SIZE,
+// LOCAL_RANK, MASTER_ADDR, MASTER_PORT), Slurm under srun (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, the
+// master being the first host of SLURM_JOB_NODELIST), and a Kubernetes Indexed Job (JOB_COMPLETION_INDEX
+// with WORLD_SIZE and MASTER_ADDR, e.g. <job>-0.<headless service>). ok is false for a single process.
+func FromEnv(getenv func(string) string) (Launch, bool, error) {
+	num := func(name string) (int, error) {
+		v, err := strconv.Atoi(getenv(name))
+		if err != nil {
+			return 0, fmt.Errorf("%s=%q: not an integer", name, getenv(name))
+		}
+		return v, nil
+	}
+	port := DefaultPort
+	if p := getenv("MASTER_PORT"); p != "" {
+		v, err := num("MASTER_PORT")
+		if err != nil || v <= 0 || v > 65535 {
+			return Launch{}, false, fmt.Errorf("MASTER_PORT=%q: want a TCP port", p)
+		}
+		port = v
+	}
+	var l Launch
+	var err error
+	switch {
+	case getenv("RANK") != "" && getenv("WORLD_SIZE") != "":
+		l.Source = "torchrun"
+		if l.Rank, err = num("RANK"); err != nil {
+			return l, false, err
+		}
+		if l.World, err = num("WORLD_SIZE"); err != nil {
+			return l, false, err
+		}
+		if getenv("LOCAL_RANK") != "" {
+			if l.LocalRank, err = num("LOCAL_RANK"); err != nil {
+				return l, false, err
+			}
+		}
+		l.MasterAddr = getenv("MASTER_ADDR")
+	case getenv("JOB_COMPLETION_INDEX") != "" && getenv("WORLD_SIZE") != "":
+		l.Source = "kubernetes"
+		if l.Rank, err = num("JOB_COMPLETION_INDEX"); err != nil {
+			return l, false, err
+		}
+		if l.World, err = num("WORLD_SIZE"); err != nil {
+			return l, false, err
+		}
+		l.MasterAddr = getenv("MASTER_ADDR")
+	case getenv("SLURM_PROCID") != "" && getenv("SLURM_NTASKS") != "":
+		l.Source = "slurm"
+		if l.Rank, err = num("SLURM_PROCID"); err != nil {
+			return l, false, err
+		}
+		if l.World, err = num("SLURM_NTASKS"); err != nil {
+			return l, false, err
+		}
+		if getenv("SLURM_LOCALID") != "" {
+			if l.LocalRank, err = num("SLURM_LOCALID"); err != nil {
+				return l, false, err
+			}
+		}
+		l.MasterAddr = getenv("MASTER_ADDR")
+		if l.MasterAddr == "" && getenv("SLURM_JOB_NODELIST") != "" {
+			if l.MasterAddr, err = firstHost(getenv("SLURM_JOB_NODELIST")); err != nil {
+				return l, false, err
+			}
+		}
+	default:
+		return Launch{World: 1}, false, nil
+	}
+	if l.MasterAddr == "" {
+		l.MasterAddr = "127.0.0.1"
+	}
+	l.MasterPort = port
+	if l.World < 1 || l.Rank < 0 || l.Rank >= l.World {
+		return l, false, fmt.Errorf("%s: rank %d of world size %d", l.Source, l.Rank, l.World)
+	}
+	return l, l.World > 1, nil
+}
+
+// firstHost expands a Slurm node list ("gpu[03-05,07]") with scontrol and returns its first host.
+func firstHost(nodelist string) (string, error) {
+	out, err := exec.Command("scontrol", "show", "hostnames", nodelist).Output()
+	if err != nil {
+		return "", fmt.Errorf("SLURM_JOB_NODELIST=%s: scontrol show hostnames: %w (set MASTER_ADDR instead)", nodelist, err)
+	}
+	host, _, _ := bytes.Cut(bytes.TrimSpace(out), []byte("\n"))
+	return strings.TrimSpace(string(host)), nil
+}
+
+// Join connects to the group of a launch; every collective afterwards fails within timeout when a rank is
+// gone.
+func Join(l Launch, timeout time.Duration) (*torch.ProcessGroup, error) {
+	return torch.NewProcessGroup(l.MasterAddr, l.MasterPort, l.Rank, l.World, timeout)
+}
+
+// Env lists the environment of rank r of a local launch (semcom run --nproc-per-node), torchrun's names.
+func (l Launch) Env(rank int) []string {
+	return []string{"RANK=" + strconv.Itoa(rank), "LOCAL_RANK=" + strconv.Itoa(rank), "WORLD_SIZE=" + strconv.Itoa(l.World),
+		"MASTER_ADDR=" + l.MasterAddr, "MASTER_PORT=" + strconv.Itoa(l.MasterPort)}
+}
+
+// Getenv is os.Getenv, for FromEnv.
+func Getenv(k string) string { return os.Getenv(k) }
+
+// GatherWithGrad returns the global batch of features: every rank's z (B_r, …) concatenated in rank order,
+// where this rank's own slice is z itself (its gradient flows) and the others' are constants. The ranks'
+// batches must have the same size.
+func GatherWithGrad(g *torch.ProcessGroup, z *torch.Tensor) (*torch.Tensor, error) {
+	all, err := g.AllGather(z.Detach())
+	if err != nil {
+		return nil, err
+	}
+	b := z.Size(0)
+	var parts []*torch.Tensor
+	if g.Rank > 0 {
+		parts = append(parts, all.Narrow(0, 0, int64(g.Rank)*b))
+	}
+	parts = append(parts, z)
+	if rest := int64(g.World-g.Rank-1) * b; rest > 0 {
+		parts = append(parts, all.Narrow(0, int64(g.Rank+1)*b, rest))
+	}
+	return torch.Cat(parts, 0), nil
+}
+
+// AllReduceGrads sums the gradients of params over the ranks in one bucket (one flat tensor, one
+// collective): with every rank computing the same global-batch loss, the sum is its exact gradient.
+func AllReduceGrads(g *torch.ProcessGroup, params []*torch.Tensor) error {
+	var grads []*torch.Tensor
+	for _, p := range params {
+		if gr := p.Grad(); gr != nil {
+			grads = append(grads, gr)
+		}
+	}
+	if len(grads) == 0 {
+		return nil
+	}
+	flat := make([]*torch.Tensor, len(grads))
+	for i, gr := range grads {
+		flat[i] = gr.Reshape(-1)
+	}
+	bucket := torch.Cat(flat, 0)
+	if err := g.AllReduceSum(bucket); err != nil {
+		return err
+	}
+	off := int64(0)
+	for _, gr := range grads {
+		n := gr.Numel()
+		gr.Copy_(bucket.Narrow(0, off, n).Reshape(gr.Shape()...))
+		off += n
+	}
+	return nil
+}
+
+// Broadcast copies rank root's tensors (the initial parameters) to every rank, in place.
+func Broadcast(g *torch.ProcessGroup, ts []*torch.Tensor, root int) error {
+	for _, t := range ts {
+		if err := g.Broadcast(t, root); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package torch
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// distWorker runs in a child process (TG_DIST_RANK set): it joins the group and prints what the
+// collectives returned, one line each.
+func distWorker() {
+	rank, _ := strconv.Atoi(os.Getenv("TG_DIST_RANK"))
+	world, _ := strconv.Atoi(os.Getenv("TG_DIST_WORLD"))
+	port, _ := strconv.Atoi(os.Getenv("TG_DIST_PORT"))
+	defer LockThread()()
+	g, err := NewProcessGroup("127.0.0.1", port, rank, world, 5*time.Second)
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	if os.Getenv("TG_DIST_DIE") == strconv.Itoa(rank) {
+		os.Exit(0) // a rank that dies after joining
+	}
+	x := FromSlice([]float32{float32(rank + 1), float32(10 * (rank + 1))})
+	if err := g.AllReduceSum(x); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("allreduce", x.Float32s())
+	all, err := g.AllGather(FromSlice([]float32{float32(rank)}, 1, 1))
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("allgather", all.Shape(), all.Float32s())
+	b := FromSlice([]float32{float32(rank)})
+	g.Broadcast(b, world-1)
+	fmt.Println("broadcast", b.Float32s())
+	fmt.Println("barrier", g.Barrier())
+	g.Close()
+}
+
+func freeTCPPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// runRanks starts world copies of this test binary as ranks and returns their outputs.
+func runRanks(t *testing.T, world, port int, extra ...string) []string {
+	outs := make([]string, world)
+	var wg sync.WaitGroup
+	for r := range world {
+		wg.Add(1)
+		go func(r int) {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), "TG_DIST_RANK="+strconv.Itoa(r), "TG_DIST_WORLD="+strconv.Itoa(world), "TG_DIST_PORT="+strconv.Itoa(port))
+			cmd.Env = append(cmd.Env, extra...)
+			b, _ := cmd.CombinedOutput()
+			outs[r] = string(b)
+		}(r)
+	}
+	wg.Wait()
+	return outs
+}
+
+// TestMain makes the test binary a rank of the collective tests when run as their child process.
+func TestMain(m *testing.M) {
+	if os.Getenv("TG_DIST_RANK") != "" {
+		distWorker()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestCollectives(t *testing.T) {
+	if len(DistBackends()) == 0 {
+		t.Skip("this shim has no distributed backend (Gloo headers were missing at build: 'make' installs libgloo-dev)")
+	}
+	for _, world := range []int{2, 3} {
+		outs := runRanks(t, world, freeTCPPort(t))
+		sum := world * (world + 1) / 2
+		for r, out := range outs {
+			for _, want := range []string{
+				fmt.Sprintf("allreduce [%d %d]", sum, 10*sum),
+				fmt.Sprintf("allgather [%d 1] %v", world, seq(world)),
+				fmt.Sprintf("broadcast [%d]", world-1),
+				"barrier <nil>",
+			} {
+				if !strings.Contains(out, want) {
+					t.Fatalf("world %d, rank %d lacks %q:\n%s", world, r, want, out)
+				}
+			}
+		}
+	}
+}
+
+func seq(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(i)
+	}
+	return s
+}
+
+// TestCollectiveFailsWhenARankDies: the surviving rank's collective fails within the timeout.
+func TestCollectiveFailsWhenARankDies(t *testing.T) {
+	if len(DistBackends()) == 0 {
+		t.Skip("no distributed backend in this shim")
+	}
+	start := time.Now()
+	outs := runRanks(t, 2, freeTCPPort(t), "TG_DIST_DIE=1")
+	if !strings.Contains(outs[0], "error:") || time.Since(start) > 30*time.Second {
+		t.Fatalf("rank 0 after its peer died (%v):\n%s", time.Since(start), outs[0])
+	}
+}
+
+// TestBusyPortIsNamed: a store port already in use gives an error naming it.
+func TestBusyPortIsNamed(t *testing.T) {
+	if len(DistBackends()) == 0 {
+		t.Skip("no distributed backend in this shim")
+	}
+	defer LockThread()()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	_, err = NewProcessGroup("127.0.0.1", port, 0, 2, 2*time.Second)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("127.0.0.1:%d", port)) {
+		t.Fatalf("busy port: %v", err)
+	}
+}

@@ -1,0 +1,89 @@
+// tg_dist.cc — c10d process groups and collectives (built where the Gloo headers exist, with
+// -DUSE_DISTRIBUTED -DUSE_C10D_GLOO; tg_dist_stub.cc otherwise). Rank 0 serves the TCPStore.
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+
+#include "tg_internal.h"
+
+struct tg_dist_s {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  std::chrono::milliseconds timeout;
+};
+
+namespace {
+void wait(const c10::intrusive_ptr<c10d::Work> &w, std::chrono::milliseconds timeout) {
+  if (!w->wait(timeout)) throw std::runtime_error("collective timed out");
+}
+}  // namespace
+
+extern "C" {
+int tg_dist_backends(void) { return TG_DIST_GLOO; }
+
+tg_error tg_dist_init(const char *host, int port, int rank, int world, int64_t timeout_ms, int backend, tg_dist *out) {
+  GUARD({
+    if (backend != TG_DIST_GLOO) throw std::invalid_argument("this shim has the Gloo backend only");
+    if (world < 1 || rank < 0 || rank >= world) throw std::invalid_argument("rank must be in [0, world size)");
+    auto timeout = std::chrono::milliseconds(timeout_ms);
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<uint16_t>(port);
+    so.isServer = rank == 0;
+    so.numWorkers = world;
+    so.waitWorkers = true;
+    so.timeout = timeout;
+    auto d = std::make_unique<tg_dist_s>();
+    d->timeout = timeout;
+    d->store = c10::make_intrusive<c10d::TCPStore>(std::string(host), so);
+    auto opts = c10d::ProcessGroupGloo::Options::create();
+    opts->timeout = timeout;
+    opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(std::string(host)));
+    d->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(d->store, rank, world, opts);
+    *out = d.release();
+  });
+}
+
+void tg_dist_free(tg_dist d) { delete d; }
+
+tg_error tg_dist_all_reduce_sum(tg_dist d, tg_tensor t) {
+  GUARD({
+    std::vector<at::Tensor> v{tg::T(t)};
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::SUM;
+    o.timeout = d->timeout;
+    wait(d->pg->allreduce(v, o), d->timeout);
+  });
+}
+
+tg_error tg_dist_all_gather(tg_dist d, tg_tensor t, tg_tensor *out) {
+  GUARD({
+    at::Tensor in = tg::T(t).contiguous();
+    std::vector<at::Tensor> inputs{in};
+    std::vector<std::vector<at::Tensor>> outputs(1);
+    for (int i = 0; i < d->pg->getSize(); i++) outputs[0].push_back(at::empty_like(in));
+    c10d::AllgatherOptions o;
+    o.timeout = d->timeout;
+    wait(d->pg->allgather(outputs, inputs, o), d->timeout);
+    *out = tg::wrap(at::cat(outputs[0], 0));
+  });
+}
+
+tg_error tg_dist_broadcast(tg_dist d, tg_tensor t, int root) {
+  GUARD({
+    std::vector<at::Tensor> v{tg::T(t)};
+    c10d::BroadcastOptions o;
+    o.rootRank = root;
+    o.timeout = d->timeout;
+    wait(d->pg->broadcast(v, o), d->timeout);
+  });
+}
+
+tg_error tg_dist_barrier(tg_dist d) {
+  GUARD({
+    c10d::BarrierOptions o;
+    o.timeout = d->timeout;
+    wait(d->pg->barrier(o), d->timeout);
+  });
+}
+}
