@@ -71,15 +71,25 @@ func Synthetic(c SyntheticConfig) (*Dataset, error) {
 		f := ClassFactors(k, c.Classes)
 		ds.ClassNames[k] = fmt.Sprintf("%s-%s-%s", []string{"top", "bottom"}[f.Shared], textureName(f.Appearance), tiltName(f.Geometry))
 	}
+	return assemble(ds, c, func(n int, seed uint64) ([]uint8, []uint8, []int64, map[string][]int64) {
+		rgb, depth, labels := render(c, n, seed)
+		return rgb, depth, labels, nil
+	}), nil
+}
+
+// assemble renders the train and test splits (seeded from the config's seed) into ds and computes the
+// normalisation statistics on the training split.
+func assemble(ds *Dataset, c SyntheticConfig, render func(n int, seed uint64) ([]uint8, []uint8, []int64, map[string][]int64)) *Dataset {
 	var trainRGB, trainDepth []uint8
 	for i, n := range []int{c.Train, c.Test} {
-		rgb, depth, labels := render(c, n, c.Seed*2+uint64(i))
+		rgb, depth, labels, factors := render(n, c.Seed*2+uint64(i))
 		s := &Split{
 			Images: []*torch.Tensor{
 				torch.FromSlice(rgb, int64(n), int64(c.Size), int64(c.Size), 3).Keep(),
 				torch.FromSlice(depth, int64(n), int64(c.Size), int64(c.Size), 1).Keep(),
 			},
-			Labels: torch.FromSlice(labels).Keep(),
+			Labels:  torch.FromSlice(labels).Keep(),
+			Factors: factors,
 		}
 		if i == 0 {
 			ds.Train, trainRGB, trainDepth = s, rgb, depth
@@ -90,7 +100,7 @@ func Synthetic(c SyntheticConfig) (*Dataset, error) {
 	rm, rs := channelStats(trainRGB, 3)
 	dm, dsd := channelStats(trainDepth, 1)
 	ds.Modalities = []Modality{{Name: "rgb", Channels: 3, Mean: rm, Std: rs}, {Name: "depth", Channels: 1, Mean: dm, Std: dsd}}
-	return ds, nil
+	return ds
 }
 
 func textureName(a int) string {

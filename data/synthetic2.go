@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-
-	"github.com/semcom/semcom/torch"
 )
 
 // Design is the second synthetic benchmark: a full-factorial class design in which every class is one
@@ -138,27 +136,9 @@ func syntheticV2(c SyntheticConfig) (*Dataset, error) {
 		f := d.Factors(k)
 		ds.ClassNames[k] = fmt.Sprintf("pos%d-angle%d-tilt%d", f[0], f[1], f[2])
 	}
-	var trainRGB, trainDepth []uint8
-	for i, n := range []int{c.Train, c.Test} {
-		rgb, depth, labels, factors := d.render(c, n, c.Seed*2+uint64(i))
-		s := &Split{
-			Images: []*torch.Tensor{
-				torch.FromSlice(rgb, int64(n), int64(c.Size), int64(c.Size), 3).Keep(),
-				torch.FromSlice(depth, int64(n), int64(c.Size), int64(c.Size), 1).Keep(),
-			},
-			Labels:  torch.FromSlice(labels).Keep(),
-			Factors: factors,
-		}
-		if i == 0 {
-			ds.Train, trainRGB, trainDepth = s, rgb, depth
-		} else {
-			ds.Test = s
-		}
-	}
-	rm, rs := channelStats(trainRGB, 3)
-	dm, dsd := channelStats(trainDepth, 1)
-	ds.Modalities = []Modality{{Name: "rgb", Channels: 3, Mean: rm, Std: rs}, {Name: "depth", Channels: 1, Mean: dm, Std: dsd}}
-	return ds, nil
+	return assemble(ds, c, func(n int, seed uint64) ([]uint8, []uint8, []int64, map[string][]int64) {
+		return d.render(c, n, seed)
+	}), nil
 }
 
 // render draws n samples with balanced classes in a seeded order, with each sample's factor levels.

@@ -165,6 +165,12 @@ func readBench(path string) (map[string]float64, error) {
 	return ms, nil
 }
 
+// indexFlags adds --index and --offset, which sweepIndex reads.
+func indexFlags(cmd *cobra.Command, index, offset *int) {
+	cmd.Flags().IntVar(index, "index", -1, "job index (default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, plus --offset)")
+	cmd.Flags().IntVar(offset, "offset", 0, "added to the engine's index (a Slurm array or Indexed Job that holds only the fine-tuning jobs)")
+}
+
 // sweepIndex reads the job index from --index or the engines' variables.
 func sweepIndex(flag int, offset int) (int, error) {
 	if flag >= 0 {
@@ -208,8 +214,7 @@ func newSweepRunCmd(load planLoader) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&index, "index", -1, "job index (default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, plus --offset)")
-	cmd.Flags().IntVar(&offset, "offset", 0, "added to the engine's index (a Slurm array or Indexed Job that holds only the fine-tuning jobs)")
+	indexFlags(cmd, &index, &offset)
 	cmd.Flags().DurationVar(&lockWait, "lock-wait", 10*time.Minute, "how long to wait for another process that holds the same job (a requeue or a duplicate pod)")
 	return cmd
 }
@@ -388,8 +393,7 @@ func newSweepWaitCmd(load planLoader) *cobra.Command {
 			}
 		},
 	}
-	cmd.Flags().IntVar(&index, "index", -1, "job index (default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, plus --offset)")
-	cmd.Flags().IntVar(&offset, "offset", 0, "added to the engine's index")
+	indexFlags(cmd, &index, &offset)
 	cmd.Flags().DurationVar(&every, "every", 15*time.Second, "how often to look")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long with exit code 4 (0: never)")
 	return cmd
