@@ -20,6 +20,8 @@ const (
 	exitOK      = 0
 	exitFailed  = 1 // anything else: I/O, a lock held by another process, a library error; may succeed on retry
 	exitInvalid = 2 // invalid config, flag or data: never worth retrying unchanged
+	// exitInternal is a panic (a bug); Go's default exit code for one, 2, would read as invalid input.
+	exitInternal = 70
 	// An interrupted run exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as shells do.
 )
 

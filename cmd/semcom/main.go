@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -22,6 +23,13 @@ func init() {
 var version = "dev"
 
 func main() {
+	// A panic is a bug, not bad input: Go's own exit code for it (2) would read as "invalid, never retry".
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "semcom: internal error (please report it): %v\n%s", r, debug.Stack())
+			os.Exit(exitInternal)
+		}
+	}()
 	err := newRoot().Execute()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "semcom:", err)
@@ -45,7 +53,8 @@ multi-modal self-supervised pre-training, then supervised fine-tuning through th
   semcom run -c configs/demo.yaml --name try1 --resume   # after a crash, a kill or Ctrl-C
 
 Exit codes: 0 done; 1 failed (I/O, a run folder in use, …: may succeed when retried); 2 invalid config,
-flag or data (fix the input first); 128+N stopped by signal N (130: Ctrl-C, 143: SIGTERM), resumable.`,
+flag or data (fix the input first); 3 a sweep job diverged; 4 a sweep job's dependency is not done; 70 an
+internal error (a bug); 128+N stopped by signal N (130: Ctrl-C, 143: SIGTERM), resumable.`,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			torch.LockThread() // the goroutine running a command makes every torch call (and gets the thread settings)
 			return setupLogging(logFormat, logLevel)
