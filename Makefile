@@ -64,7 +64,7 @@ export CGO_LDFLAGS := -L$(SHIM_DIR) -Wl,-rpath,$(SHIM_DIR) -Wl,-rpath,$$ORIGIN/.
 
 # Passive OpenMP waiting: test packages run two at a time, and spinning OpenMP threads would fight over the cores.
 # Recursive (=), like the flags above: they read the headers, which 'deps' may install after this file is read.
-GOTEST = OMP_WAIT_POLICY=passive TG_EXPECT_TORCH=$(TORCH_EXPECT) TG_REQUIRE_CUDA=$(TORCH_CUDA) $(GO) test -count=1
+GOTEST = OMP_WAIT_POLICY=passive TG_EXPECT_TORCH=$(TORCH_EXPECT) TG_REQUIRE_CUDA=$(TORCH_CUDA) $(GO) test -count=1 -timeout 30m
 
 all: $(BIN_DIR)/semcom
 
