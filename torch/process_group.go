@@ -56,6 +56,16 @@ func (g *ProcessGroup) AllReduceSum(t *Tensor) error {
 	return checkErr(C.tg_dist_all_reduce_sum(g.d, t.handle("AllReduceSum")), "AllReduceSum")
 }
 
+// AllReduceSumGrad returns the sum over ranks of t as a new tensor that autograd differentiates: its
+// backward sums the incoming gradient over the ranks as well (every rank must run the same backward).
+func (g *ProcessGroup) AllReduceSumGrad(t *Tensor) (*Tensor, error) {
+	var out C.tg_tensor
+	if err := checkErr(C.tg_dist_all_reduce_sum_grad(g.d, t.handle("AllReduceSumGrad"), &out), "AllReduceSumGrad"); err != nil {
+		return nil, err
+	}
+	return adopt(out), nil
+}
+
 // AllGather returns every rank's t concatenated along dim 0, in rank order (a new tensor; no gradient).
 func (g *ProcessGroup) AllGather(t *Tensor) (*Tensor, error) {
 	var out C.tg_tensor

@@ -219,6 +219,8 @@ TG_API int tg_dist_backends(void); /* the TG_DIST_* bits this shim was built wit
 TG_API tg_error tg_dist_init(const char *host, int port, int rank, int world, int64_t timeout_ms, int backend, tg_dist *out);
 TG_API void tg_dist_free(tg_dist d);
 TG_API tg_error tg_dist_all_reduce_sum(tg_dist d, tg_tensor t);              /* in place */
+/* out = the sum over ranks of t, differentiable: its backward sums the incoming gradient over the ranks too */
+TG_API tg_error tg_dist_all_reduce_sum_grad(tg_dist d, tg_tensor t, tg_tensor *out);
 TG_API tg_error tg_dist_all_gather(tg_dist d, tg_tensor t, tg_tensor *out);  /* the ranks' tensors along dim 0 */
 TG_API tg_error tg_dist_broadcast(tg_dist d, tg_tensor t, int root);        /* in place */
 TG_API tg_error tg_dist_barrier(tg_dist d);

@@ -1,13 +1,14 @@
 // Package dist is data parallelism over c10d: where a process's rank, world size and rendezvous come from
-// (torchrun's, Slurm's and a Kubernetes Indexed Job's environment), joining the process group, the
-// gradient all-reduce, and the gather that keeps the whole-batch losses exact.
+// (torchrun's, Slurm's and a Kubernetes Indexed Job's environment), joining the process group, the gather
+// that keeps the whole-batch losses exact, and the gradient all-reduce.
 //
 // The losses of Stage I (Barlow Twins, the proposed loss, NT-Xent) are functions of the whole batch, so
-// every rank computes the loss of the *global* batch: GatherWithGrad puts the other ranks' features
-// (constants) around this rank's own (which carry the gradient). Every rank then holds the same loss L, and
-// its backward pass yields ∂L/∂θ through its own samples only; the sum over ranks (AllReduceGrads) is the
-// exact gradient of the global-batch loss. Averaging instead of summing, or gathering without the local
-// gradient, gives a different (scaled, or zero) gradient — the bug that other SSL libraries shipped.
+// every rank computes the loss of the *global* batch. GatherWithGrad assembles it with a differentiable
+// all-reduce: its backward sums each sample's gradient over the ranks and hands every rank the slice of its
+// own samples, so that after the usual DDP averaging of parameter gradients (AllReduceGrads) each rank holds
+// the exact gradient of the global-batch loss. A gather without that backward (other ranks' features as
+// constants, or all of them) gives a gradient scaled by 1/world size, or none — the bugs other SSL
+// libraries shipped, which the tests catch.
 package dist
 
 import (
@@ -136,28 +137,30 @@ func (l Launch) Env(rank int) []string {
 // Getenv is os.Getenv, for FromEnv.
 func Getenv(k string) string { return os.Getenv(k) }
 
-// GatherWithGrad returns the global batch of features: every rank's z (B_r, …) concatenated in rank order,
-// where this rank's own slice is z itself (its gradient flows) and the others' are constants. The ranks'
-// batches must have the same size.
+// GatherWithGrad returns the global batch of features: every rank's z (B, …) concatenated in rank order.
+// Forward: this rank's z placed at its offset in zeros, summed over the ranks. Backward: the gradient of the
+// global batch, summed over the ranks, narrowed to this rank's slice. The ranks' batches must have one size.
 func GatherWithGrad(g *torch.ProcessGroup, z *torch.Tensor) (*torch.Tensor, error) {
-	all, err := g.AllGather(z.Detach())
-	if err != nil {
-		return nil, err
-	}
 	b := z.Size(0)
+	shape := z.Shape()
 	var parts []*torch.Tensor
+	zeros := func(rows int64) *torch.Tensor {
+		s := append([]int64{rows}, shape[1:]...)
+		return torch.Zeros(z.DType(), z.Device(), s...)
+	}
 	if g.Rank > 0 {
-		parts = append(parts, all.Narrow(0, 0, int64(g.Rank)*b))
+		parts = append(parts, zeros(int64(g.Rank)*b))
 	}
 	parts = append(parts, z)
 	if rest := int64(g.World-g.Rank-1) * b; rest > 0 {
-		parts = append(parts, all.Narrow(0, int64(g.Rank+1)*b, rest))
+		parts = append(parts, zeros(rest))
 	}
-	return torch.Cat(parts, 0), nil
+	return g.AllReduceSumGrad(torch.Cat(parts, 0))
 }
 
-// AllReduceGrads sums the gradients of params over the ranks in one bucket (one flat tensor, one
-// collective): with every rank computing the same global-batch loss, the sum is its exact gradient.
+// AllReduceGrads averages the gradients of params over the ranks in one bucket (one flat tensor, one
+// collective), as DDP does: with the global batch assembled by GatherWithGrad, the average is the exact
+// gradient of the global-batch loss.
 func AllReduceGrads(g *torch.ProcessGroup, params []*torch.Tensor) error {
 	var grads []*torch.Tensor
 	for _, p := range params {
@@ -176,6 +179,7 @@ func AllReduceGrads(g *torch.ProcessGroup, params []*torch.Tensor) error {
 	if err := g.AllReduceSum(bucket); err != nil {
 		return err
 	}
+	bucket.DivScalar_(float64(g.World))
 	off := int64(0)
 	for _, gr := range grads {
 		n := gr.Numel()

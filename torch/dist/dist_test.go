@@ -74,7 +74,8 @@ func encoderGrads(initSeed uint64, lo, hi int64, prepare func([]*torch.Tensor), 
 }
 
 // rankMain is one rank of TestGlobalBatchGradient, in a child process: DIST_MODE picks the exact recipe or
-// one of the two known bugs (a gather without gradient; averaged instead of summed gradients).
+// one of the known bugs: "constant" gathers the other ranks' features as constants (the gradient comes out
+// scaled by 1/world size), "nograd" gathers without any gradient, "sum" sums instead of averaging.
 func rankMain() {
 	rank, _ := strconv.Atoi(os.Getenv("DIST_RANK"))
 	world, _ := strconv.Atoi(os.Getenv("DIST_WORLD"))
@@ -95,10 +96,22 @@ func rankMain() {
 		}
 	}
 	gather := func(z *torch.Tensor) *torch.Tensor {
-		if mode == "nograd" { // the whole batch, all of it constant: the local gradient is lost
+		switch mode {
+		case "constant", "nograd":
 			all, err := g.AllGather(z.Detach())
 			must(err)
-			return all.Add(z.Sub(z.Detach()).Sum().MulScalar(0))
+			if mode == "nograd" {
+				return all.Add(z.Sub(z.Detach()).Sum().MulScalar(0)) // keeps a graph, carries no gradient
+			}
+			var parts []*torch.Tensor
+			if rank > 0 {
+				parts = append(parts, all.Narrow(0, 0, int64(rank)*b))
+			}
+			parts = append(parts, z)
+			if rest := int64(world-rank-1) * b; rest > 0 {
+				parts = append(parts, all.Narrow(0, int64(rank+1)*b, rest))
+			}
+			return torch.Cat(parts, 0)
 		}
 		all, err := GatherWithGrad(g, z)
 		must(err)
@@ -109,9 +122,9 @@ func rankMain() {
 		gather,
 		func(ps []*torch.Tensor) {
 			must(AllReduceGrads(g, ps))
-			if mode == "mean" { // DDP's averaging, right for per-sample losses, wrong for a global-batch loss
+			if mode == "sum" {
 				for _, p := range ps {
-					p.Grad().DivScalar_(float64(world))
+					p.Grad().MulScalar_(float64(world))
 				}
 			}
 		})
@@ -183,7 +196,7 @@ func maxRelDiff(a, b []float32) float64 {
 }
 
 // TestGlobalBatchGradient: 2 and 3 ranks, each encoding its shard of one global batch, give the gradient of
-// the single-process step on the whole batch (within 1e-5 relative) — and the two known bugs do not, so the
+// the single-process step on the whole batch (within 1e-5 relative) — and the known bugs do not, so the
 // comparison can fail.
 func TestGlobalBatchGradient(t *testing.T) {
 	if len(torch.DistBackends()) == 0 {
@@ -201,7 +214,7 @@ func TestGlobalBatchGradient(t *testing.T) {
 				t.Fatalf("world %d, rank %d: gradient differs from the single process by %.2g (relative)", world, r, d)
 			}
 		}
-		for _, bug := range []string{"nograd", "mean"} {
+		for _, bug := range []string{"constant", "nograd", "sum"} {
 			if d := maxRelDiff(ranks(t, world, bug)[0], single); d < 1e-2 {
 				t.Fatalf("world %d: the %q bug gives the single-process gradient (%.2g): the test cannot fail", world, bug, d)
 			}

@@ -1,6 +1,7 @@
 // tg_dist.cc — c10d process groups and collectives (built where the Gloo headers exist, with
 // -DUSE_DISTRIBUTED -DUSE_C10D_GLOO; tg_dist_stub.cc otherwise). Rank 0 serves the TCPStore.
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
@@ -17,6 +18,31 @@ namespace {
 void wait(const c10::intrusive_ptr<c10d::Work> &w, std::chrono::milliseconds timeout) {
   if (!w->wait(timeout)) throw std::runtime_error("collective timed out");
 }
+
+void all_reduce_sum(tg_dist d, at::Tensor &t) {
+  std::vector<at::Tensor> v{t};
+  c10d::AllreduceOptions o;
+  o.reduceOp = c10d::ReduceOp::SUM;
+  o.timeout = d->timeout;
+  wait(d->pg->allreduce(v, o), d->timeout);
+}
+
+// The sum over ranks as an autograd function: y = Σ_r x_r, so ∂L/∂x_r = Σ_s ∂L_s/∂y — the backward is an
+// all-reduce of the incoming gradient. Every rank must run the same backward (the same graph), as DDP does.
+struct AllReduceSumFn : public torch::autograd::Function<AllReduceSumFn> {
+  static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, int64_t handle) {
+    ctx->saved_data["d"] = handle;
+    at::Tensor y = x.detach().clone(at::MemoryFormat::Contiguous);
+    all_reduce_sum(reinterpret_cast<tg_dist>(handle), y);
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx, torch::autograd::variable_list grads) {
+    auto d = reinterpret_cast<tg_dist>(ctx->saved_data["d"].toInt());
+    at::Tensor g = grads[0].detach().clone(at::MemoryFormat::Contiguous);
+    all_reduce_sum(d, g);
+    return {g, at::Tensor()};
+  }
+};
 }  // namespace
 
 extern "C" {
@@ -46,14 +72,10 @@ tg_error tg_dist_init(const char *host, int port, int rank, int world, int64_t t
 
 void tg_dist_free(tg_dist d) { delete d; }
 
-tg_error tg_dist_all_reduce_sum(tg_dist d, tg_tensor t) {
-  GUARD({
-    std::vector<at::Tensor> v{tg::T(t)};
-    c10d::AllreduceOptions o;
-    o.reduceOp = c10d::ReduceOp::SUM;
-    o.timeout = d->timeout;
-    wait(d->pg->allreduce(v, o), d->timeout);
-  });
+tg_error tg_dist_all_reduce_sum(tg_dist d, tg_tensor t) { GUARD(all_reduce_sum(d, tg::T(t))); }
+
+tg_error tg_dist_all_reduce_sum_grad(tg_dist d, tg_tensor t, tg_tensor *out) {
+  GUARD(*out = tg::wrap(AllReduceSumFn::apply(tg::T(t), reinterpret_cast<int64_t>(d))));
 }
 
 tg_error tg_dist_all_gather(tg_dist d, tg_tensor t, tg_tensor *out) {

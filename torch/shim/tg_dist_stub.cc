@@ -13,6 +13,7 @@ int tg_dist_backends(void) { return 0; }
 tg_error tg_dist_init(const char *, int, int, int, int64_t, int, tg_dist *) { return none(); }
 void tg_dist_free(tg_dist) {}
 tg_error tg_dist_all_reduce_sum(tg_dist, tg_tensor) { return none(); }
+tg_error tg_dist_all_reduce_sum_grad(tg_dist, tg_tensor, tg_tensor *) { return none(); }
 tg_error tg_dist_all_gather(tg_dist, tg_tensor, tg_tensor *) { return none(); }
 tg_error tg_dist_broadcast(tg_dist, tg_tensor, int) { return none(); }
 tg_error tg_dist_barrier(tg_dist) { return none(); }
