@@ -59,16 +59,39 @@ const globalBatch, inDim, outDim = 12, 8, 6
 // Twins + NT-Xent (whole-batch losses), backward, then reduce (the gradient all-reduce; nothing in a single
 // process). It returns the gradients, flattened in parameter order.
 func encoderGrads(initSeed uint64, lo, hi int64, prepare func([]*torch.Tensor), gather func(*torch.Tensor) *torch.Tensor, reduce func([]*torch.Tensor)) []float32 {
+	return encoderGradsBN(initSeed, lo, hi, prepare, gather, reduce, false, nil)
+}
+
+// encoderGradsBN is encoderGrads with a BatchNorm after the linear layer when bn is set (synchronised when
+// sync is given); the BN's running statistics follow the gradients in the result.
+func encoderGradsBN(initSeed uint64, lo, hi int64, prepare func([]*torch.Tensor), gather func(*torch.Tensor) *torch.Tensor,
+	reduce func([]*torch.Tensor), bn bool, sync func(*torch.Tensor) *torch.Tensor) []float32 {
 	store := nn.NewStore()
-	lin := nn.NewLinear(store.Root(), torch.NewGenerator(torch.CPU, initSeed), inDim, outDim, true)
+	lin := nn.NewLinear(store.Root().Sub("0"), torch.NewGenerator(torch.CPU, initSeed), inDim, outDim, true)
+	var norm *nn.BatchNorm
+	if bn {
+		norm = nn.NewBatchNorm(store.Root().Sub("1"), outDim)
+		norm.Sync = sync
+	}
 	prepare(store.Params())
 	x := torch.Normal(torch.NewGenerator(torch.CPU, 2), 0, 1, torch.Float32, torch.CPU, globalBatch, inDim).Narrow(0, lo, hi-lo)
-	z1, z2 := gather(lin.Forward(x, true)), gather(lin.Forward(x.MulScalar(0.8).AddScalar(0.1), true))
+	encode := func(x *torch.Tensor) *torch.Tensor {
+		z := lin.Forward(x, true)
+		if bn {
+			z = norm.Forward(z, true)
+		}
+		return gather(z)
+	}
+	z1, z2 := encode(x), encode(x.MulScalar(0.8).AddScalar(0.1))
 	loss.BarlowTwins(z1, z2, 0.0051, loss.Pearson).Add(loss.NTXent(z1, z2, 0.5)).Backward()
 	reduce(store.Params())
 	var out []float32
 	for _, p := range store.Params() {
 		out = append(out, p.Grad().Contiguous().Float32s()...)
+	}
+	if bn {
+		out = append(out, norm.RunningMean.Float32s()...)
+		out = append(out, norm.RunningVar.Float32s()...)
 	}
 	return out
 }
@@ -117,7 +140,16 @@ func rankMain() {
 		must(err)
 		return all
 	}
-	grads := encoderGrads(uint64(10+rank), int64(rank)*b, int64(rank+1)*b,
+	var sync func(*torch.Tensor) *torch.Tensor
+	if mode == "syncbn" {
+		sync = func(t *torch.Tensor) *torch.Tensor {
+			s, err := g.AllReduceSumGrad(t)
+			must(err)
+			return s
+		}
+	}
+	bn := mode == "syncbn" || mode == "localbn"
+	grads := encoderGradsBN(uint64(10+rank), int64(rank)*b, int64(rank+1)*b,
 		func(ps []*torch.Tensor) { must(Broadcast(g, ps, 0)) }, // ranks start from rank 0's initialisation
 		gather,
 		func(ps []*torch.Tensor) {
@@ -127,7 +159,7 @@ func rankMain() {
 					p.Grad().MulScalar_(float64(world))
 				}
 			}
-		})
+		}, bn, sync)
 	js, _ := json.Marshal(grads)
 	fmt.Println("GRADS", string(js))
 }
@@ -218,6 +250,31 @@ func TestGlobalBatchGradient(t *testing.T) {
 			if d := maxRelDiff(ranks(t, world, bug)[0], single); d < 1e-2 {
 				t.Fatalf("world %d: the %q bug gives the single-process gradient (%.2g): the test cannot fail", world, bug, d)
 			}
+		}
+	}
+}
+
+// TestSyncBatchNorm: with synchronised BatchNorm, 2 and 3 ranks give the single-process gradient and running
+// statistics of BatchNorm over the global batch; with local BatchNorm they do not (each rank normalises its
+// shard), so the test can fail.
+func TestSyncBatchNorm(t *testing.T) {
+	if len(torch.DistBackends()) == 0 {
+		t.Skip("this shim has no distributed backend (Gloo headers were missing at build: 'make' installs libgloo-dev)")
+	}
+	var single []float32
+	func() {
+		defer torch.LockThread()()
+		id := func(z *torch.Tensor) *torch.Tensor { return z }
+		single = encoderGradsBN(10, 0, globalBatch, func([]*torch.Tensor) {}, id, func([]*torch.Tensor) {}, true, nil)
+	}()
+	for _, world := range []int{2, 3} {
+		for r, g := range ranks(t, world, "syncbn") {
+			if d := maxRelDiff(g, single); d > 1e-5 {
+				t.Fatalf("world %d, rank %d: synchronised BN differs from the single process by %.2g (relative)", world, r, d)
+			}
+		}
+		if d := maxRelDiff(ranks(t, world, "localbn")[0], single); d < 1e-3 {
+			t.Fatalf("world %d: local BN gives the global-batch result (%.2g): the test cannot fail", world, d)
 		}
 	}
 }

@@ -39,6 +39,11 @@ func (c *Conv2d) Forward(x *torch.Tensor, _ bool) *torch.Tensor {
 type BatchNorm struct {
 	Weight, Bias, RunningMean, RunningVar, NumBatchesTracked *torch.Tensor
 	Momentum, Eps                                            float64
+	// Sync, when set, synchronises the training statistics across data-parallel ranks (SyncBatchNorm): it
+	// must return the sum over the ranks of its argument, differentiably (torch.ProcessGroup's
+	// AllReduceSumGrad), so that every rank normalises with the statistics of the global batch and the
+	// gradient flows back through them to every rank. nil: statistics of the local batch.
+	Sync func(*torch.Tensor) *torch.Tensor
 }
 
 // NewBatchNorm registers weight=1, bias=0, running_mean=0, running_var=1 and num_batches_tracked=0 under p.
@@ -60,7 +65,39 @@ func (b *BatchNorm) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 	if train {
 		b.NumBatchesTracked.AddScalar_(1)
 	}
+	if train && b.Sync != nil {
+		return b.syncForward(x)
+	}
 	return torch.BatchNorm(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, train, b.Momentum, b.Eps)
+}
+
+// syncForward normalises with the global batch's statistics: the per-channel sums of x and x² and the
+// sample count, summed over the ranks in one collective; the running statistics take the unbiased variance,
+// as torch.nn.SyncBatchNorm does.
+func (b *BatchNorm) syncForward(x *torch.Tensor) *torch.Tensor {
+	dims := []int{0}
+	for d := 2; d < x.Dim(); d++ {
+		dims = append(dims, d)
+	}
+	c := x.Size(1)
+	count := torch.Full(float64(x.Numel()/c), x.DType(), x.Device(), 1)
+	stats := b.Sync(torch.Cat([]*torch.Tensor{x.Sum(dims...), x.Square().Sum(dims...), count}, 0))
+	n := stats.Narrow(0, 2*c, 1)
+	mean := stats.Narrow(0, 0, c).Div(n)
+	variance := stats.Narrow(0, c, c).Div(n).Sub(mean.Square())
+	shape := make([]int64, x.Dim())
+	for i := range shape {
+		shape[i] = 1
+	}
+	shape[1] = c
+	y := x.Sub(mean.Reshape(shape...)).Mul(variance.AddScalar(b.Eps).Rsqrt().Reshape(shape...))
+	y = y.Mul(b.Weight.Reshape(shape...)).Add(b.Bias.Reshape(shape...))
+	torch.NoGrad(func() { // on the device, without reading n back to the host
+		unbiased := variance.Detach().Mul(n.Div(n.AddScalar(-1).Clamp(1, math.MaxFloat32)))
+		b.RunningMean.MulScalar_(1 - b.Momentum).Add_(mean.Detach().MulScalar(b.Momentum))
+		b.RunningVar.MulScalar_(1 - b.Momentum).Add_(unbiased.MulScalar(b.Momentum))
+	})
+	return y
 }
 
 // Linear is y = x·Wᵀ + b.

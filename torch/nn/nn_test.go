@@ -100,3 +100,29 @@ func TestBatchNormTrainEvalAndCounter(t *testing.T) {
 		t.Fatalf("num_batches_tracked = %d (%v), want 1 int64 (eval must not count)", n, bn.NumBatchesTracked.DType())
 	}
 }
+
+// TestSyncBatchNormFormula: with a one-rank "sum" (identity), the synchronised path computes what libtorch's
+// batch norm computes — output, gradients and running statistics.
+func TestSyncBatchNormFormula(t *testing.T) {
+	defer torch.LockThread()()
+	run := func(sync bool) []float32 {
+		s := NewStore()
+		bn := NewBatchNorm(s.Root(), 3)
+		if sync {
+			bn.Sync = func(x *torch.Tensor) *torch.Tensor { return x }
+		}
+		bn.Weight.Detach().Copy_(torch.FromSlice([]float32{0.5, 1.5, -1}))
+		x := torch.Normal(torch.NewGenerator(torch.CPU, 3), 1, 2, torch.Float32, torch.CPU, 5, 3, 4, 4).RequiresGrad_(true)
+		y := bn.Forward(x, true)
+		y.Mul(y).Sum().Backward()
+		out := append(y.Contiguous().Float32s(), x.Grad().Contiguous().Float32s()...)
+		out = append(out, bn.Weight.Grad().Float32s()...)
+		return append(append(out, bn.RunningMean.Float32s()...), bn.RunningVar.Float32s()...)
+	}
+	a, b := run(false), run(true)
+	for i := range a {
+		if d := math.Abs(float64(a[i] - b[i])); d > 1e-4*math.Max(1, math.Abs(float64(a[i]))) {
+			t.Fatalf("value %d: libtorch %v, synchronised path %v", i, a[i], b[i])
+		}
+	}
+}
