@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -25,8 +26,8 @@ func newSweepCollectCmd(load planLoader) *cobra.Command {
 		Short: "Merge the finished jobs: mean ± 95% CI over seeds per point, paired differences, probes, plots with CI bands",
 		Long: `Reads the sweep folder alone. For every point of the grid (its values without the seed) it merges the seeds
 whose jobs are all finished into <sweep>/collect/<point>/seeds-summary.{md,json,csv} and accuracy-vs-rounds
-plots with the mean curve and a shaded 95% band, and writes <sweep>/summary.md and summary.csv over all
-points. Intervals are Student's t over seeds; differences of --reference against every other method are
+plots with the mean curve and a shaded 95% band, and writes <sweep>/summary.md, summary.json and summary.csv
+over all points. Intervals are Student's t over seeds; differences of --reference against every other method are
 paired seed by seed. Jobs that diverged are counted and shown, not dropped; seeds with unfinished jobs are
 left out and listed.`,
 		Args: cobra.NoArgs,
@@ -55,6 +56,13 @@ left out and listed.`,
 				}
 				groups[pt.Label()] = append(groups[pt.Label()], r)
 			}
+			type pointJSON struct {
+				Point  string             `json:"point"`
+				Rows   []report.SeedRow   `json:"rows"`
+				Paired []report.PairedRow `json:"paired"`
+				Probes []report.ProbeRow  `json:"probes,omitempty"`
+			}
+			var points []pointJSON
 			var md, csv bytes.Buffer
 			fmt.Fprintf(&md, "# Sweep %s\n\nGrid %s; plan %.12s; %d points × %d seeds.\n", p.Grid.Name, p.Grid.Path(), p.Hash, len(p.Points)/len(p.Grid.Seeds), len(p.Grid.Seeds))
 			if len(missing) > 0 {
@@ -68,7 +76,8 @@ left out and listed.`,
 					return err
 				}
 				md.WriteString("\n" + strings.Replace(out, "# ", "## ", 1))
-				rows, _, _, _ := report.Aggregate(groups[label], reference)
+				rows, paired, probes, _ := report.Aggregate(groups[label], reference)
+				points = append(points, pointJSON{label, rows, paired, probes})
 				for _, r := range rows {
 					fmt.Fprintf(&csv, "%q,%s,%g,%g,%d,%g,%g,%g,%g,%g,%g,%d,%d\n", label, r.Method, r.LabelFraction, r.SNR, r.Selected.N, r.Selected.Mean,
 						r.Selected.HalfWidth, r.Final.Mean, r.Final.HalfWidth, r.Rounds.Mean, r.Rounds.HalfWidth, r.Reached, r.Diverged)
@@ -85,7 +94,15 @@ left out and listed.`,
 					}
 				}
 			}
-			for name, body := range map[string][]byte{"summary.md": md.Bytes(), "summary.csv": csv.Bytes()} {
+			js, err := json.MarshalIndent(struct {
+				Sweep, Plan string
+				Missing     []string    `json:"left_out"`
+				Points      []pointJSON `json:"points"`
+			}{p.Grid.Name, p.Hash, missing, points}, "", "  ")
+			if err != nil {
+				return err
+			}
+			for name, body := range map[string][]byte{"summary.md": md.Bytes(), "summary.csv": csv.Bytes(), "summary.json": js} {
 				if err := fsutil.WriteFile(filepath.Join(p.Grid.Dir(), name), body, 0o644); err != nil {
 					return err
 				}

@@ -83,6 +83,9 @@ func TestSweepLocalKilledAndRestarted(t *testing.T) {
 	if out, code := semcom(t, nil, "sweep", "collect", "-g", killed); code != 0 {
 		t.Fatalf("collect: exit %d\n%s", code, out)
 	}
+	if js, err := os.ReadFile(filepath.Join(dir, "sweeps", "killed", "summary.json")); err != nil || !strings.Contains(string(js), `"point": "channel.fading=rayleigh"`) {
+		t.Fatalf("summary.json: %v\n%s", err, js)
+	}
 	got, _ := os.ReadFile(filepath.Join(dir, "sweeps", "killed", "summary.csv"))
 	if string(got) != string(want) || len(want) < 100 {
 		t.Fatalf("killed and restarted sweep:\n%s\nuninterrupted:\n%s", got, want)
