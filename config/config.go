@@ -88,6 +88,9 @@ type Model struct {
 	Projector        []int  `mapstructure:"projector" yaml:"projector"`
 	DecoderHidden    []int  `mapstructure:"decoder_hidden" yaml:"decoder_hidden"`
 	ZeroInitResidual bool   `mapstructure:"zero_init_residual" yaml:"zero_init_residual"`
+	// SyncBN synchronises BatchNorm statistics across data-parallel ranks (the global batch's, as Barlow
+	// Twins trains); false keeps each rank's local statistics.
+	SyncBN bool `mapstructure:"sync_bn" yaml:"sync_bn"`
 	Pretrained       string `mapstructure:"pretrained" yaml:"pretrained"`
 }
 

@@ -32,6 +32,9 @@ func NewMLP(p nn.Path, g *torch.Generator, dims []int64) *MLP {
 	return m
 }
 
+// BatchNorms lists the BatchNorm layers.
+func (m *MLP) BatchNorms() []*nn.BatchNorm { return m.bns }
+
 // Forward applies the MLP to (N, dims[0]).
 func (m *MLP) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 	for i, l := range m.hidden {

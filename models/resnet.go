@@ -121,6 +121,18 @@ func (r *ResNet18) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 	return y
 }
 
+// BatchNorms lists the BatchNorm layers (to synchronise them across data-parallel ranks).
+func (r *ResNet18) BatchNorms() []*nn.BatchNorm {
+	out := []*nn.BatchNorm{r.bn1}
+	for _, b := range r.blocks {
+		out = append(out, b.bn1, b.bn2)
+		if b.downBN != nil {
+			out = append(out, b.downBN)
+		}
+	}
+	return out
+}
+
 // NumBN counts the BatchNorm layers.
 func (r *ResNet18) NumBN() int {
 	n := 1

@@ -72,11 +72,11 @@ func (e *Env) Bench(c BenchConfig) ([]BenchResult, error) {
 	}{
 		{"pretrain", func() {
 			xs, _ := ds.Train.Batch(idx)
-			update(preOpt, pre, env.pretrainBatchLoss(sys, MethodProposed, xs, augmentOf(x.Pretrain.Augment), size, gAug), 0)
+			update(preOpt, pre, env.pretrainBatchLoss(sys, MethodProposed, xs, augmentOf(x.Pretrain.Augment), size, gAug), 0, nil)
 		}},
 		{"finetune", func() {
 			xs, y := ds.Train.Batch(idx)
-			update(fineOpt, fine, env.finetuneBatchLoss(sys, xs, y, augmentOf(x.Finetune.Augment), size, 10, gAug, gChan), 0)
+			update(fineOpt, fine, env.finetuneBatchLoss(sys, xs, y, augmentOf(x.Finetune.Augment), size, 10, gAug, gChan), 0, nil)
 		}},
 		{"eval", func() { env.Evaluate(sys, ds.Test, []float64{10}) }}, // one batch of eval.batch at one SNR
 	}

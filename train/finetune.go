@@ -47,8 +47,8 @@ func (e *Env) transmitAndDecode(sys *System, xs []*torch.Tensor, train bool, snr
 	ch := e.channelConfig()
 	received := make([]*torch.Tensor, len(sys.Encoders))
 	for m, enc := range sys.Encoders {
-		z := e.encode(enc, xs[m], train)                                  // z^m (eq. 1), bf16/NHWC as configured
-		received[m] = ch.Transmit(z, e.snrFor(enc.Modality.Name, snr), g) // ẑ^m (eq. 2)
+		z := e.gather(e.encode(enc, xs[m], train))                        // z^m (eq. 1), bf16/NHWC as configured; the global batch
+		received[m] = ch.Transmit(z, e.snrFor(enc.Modality.Name, snr), g) // ẑ^m (eq. 2), the single process's noise draws
 	}
 	return sys.Decoder.Forward(torch.Cat(received, 1), train) // g(concat(ẑ)) (eqs. 3–4)
 }
@@ -79,13 +79,27 @@ func (e *Env) Evaluate(sys *System, split *data.Split, snrs []float64) Accuracy 
 		for s := int64(0); s < n; s += batch {
 			torch.WithScope(func() {
 				idx := torch.Arange(float64(s), float64(min(n, s+batch)), 1, torch.Int64, e.Dev)
+				rows := idx.Size(0)
+				if e.Group != nil { // each rank encodes an equal shard: pad with the last sample, drop it after
+					if rem := rows % int64(e.Group.World); rem != 0 {
+						idx = torch.Cat([]*torch.Tensor{idx, idx.Narrow(0, rows-1, 1).Repeat(int64(e.Group.World) - rem)}, 0)
+					}
+				}
 				xs, y := split.Batch(idx)
+				y = y.Narrow(0, 0, rows)
 				z := make([]*torch.Tensor, len(sys.Encoders))
 				for m, enc := range sys.Encoders {
 					if xs[m].Size(2) != size {
 						xs[m] = torch.ResizeBilinear(xs[m], size, size, false)
 					}
-					z[m] = e.encode(enc, enc.Modality.Normalize(xs[m]), false) // z^m (eq. 1)
+					z[m] = e.encode(enc, enc.Modality.Normalize(e.shard(xs[m])), false) // z^m (eq. 1)
+					if e.Group != nil {
+						all, err := e.Group.AllGather(z[m])
+						if err != nil {
+							panic(err)
+						}
+						z[m] = all.Narrow(0, 0, rows)
+					}
 				}
 				for i, snr := range snrs {
 					for d := range draws {
@@ -187,6 +201,7 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 	startEpoch := 0
 	clk := clock{start: time.Now()}
 	metrics := NewMetrics(dir, snrs)
+	metrics.Discard = !e.rank0()
 	if ck.Path != "" {
 		if err := ck.restore(func(m map[string]*torch.Tensor) error { return sys.Load(m, "encoder", "decoder") }, opt, gens); err != nil {
 			return nil, err
@@ -195,6 +210,7 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		if metrics, err = LoadMetrics(dir, snrs, ck.Info.Epoch); err != nil {
 			return nil, err
 		}
+		metrics.Discard = !e.rank0()
 	}
 	aug := augmentOf(x.Finetune.Augment)
 	size := e.imageSize()
@@ -240,7 +256,7 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 			"rounds": ledger.Rounds}).Log(e.epochLevel(), "epoch done")
 		last := epoch == x.Finetune.Epochs
 		stop := e.StopAfter > 0 && epoch == e.StopAfter && !last
-		if epoch%x.Checkpoint.Every == 0 || last || stop {
+		if (epoch%x.Checkpoint.Every == 0 || last || stop) && e.rank0() {
 			info := CheckpointInfo{Stage: "finetune", Method: job.Method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(),
 				Complete: last, Seed: seed}
 			if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "decoder"), opt, gens); err != nil {

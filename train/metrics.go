@@ -68,6 +68,8 @@ type Metrics struct {
 	dir  string
 	snrs []float64
 	Rows []Row
+	// Discard keeps rows in memory only (the data-parallel ranks other than 0).
+	Discard bool
 }
 
 // NewMetrics starts a metrics log in dir with accuracy columns for snrs.
@@ -101,6 +103,9 @@ func LoadMetrics(dir string, snrs []float64, upTo int) (*Metrics, error) {
 func (m *Metrics) Append(r Row) error {
 	r.UplinkBytes, r.DownlinkBytes = r.Ledger.UplinkBytes(), r.Ledger.DownlinkBytes()
 	m.Rows = append(m.Rows, r)
+	if m.Discard {
+		return nil
+	}
 	return m.write()
 }
 

@@ -127,6 +127,7 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 	startEpoch := 0
 	clk := clock{start: time.Now()}
 	metrics := NewMetrics(dir, nil)
+	metrics.Discard = !e.rank0()
 	if ck.Path != "" {
 		if err := ck.restore(func(m map[string]*torch.Tensor) error { return sys.Load(m, "encoder", "projector") }, opt, gens); err != nil {
 			return "", err
@@ -135,6 +136,7 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 		if metrics, err = LoadMetrics(dir, nil, ck.Info.Epoch); err != nil {
 			return "", err
 		}
+		metrics.Discard = !e.rank0()
 	}
 	aug := augmentOf(x.Pretrain.Augment)
 	size := e.imageSize()
@@ -161,7 +163,10 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 			return "", e.interrupted(err, "pretrain "+method, saved)
 		}
 		row := Row{Stage: "pretrain", Method: method, LabelFraction: 0, Epoch: epoch, Loss: mean, LR: lr,
-			Ledger: ledger, Spread: e.spread(sys, method), WallSeconds: clk.seconds()}
+			Ledger: ledger, WallSeconds: clk.seconds()}
+		if e.rank0() {
+			row.Spread = e.spread(sys, method)
+		}
 		if err := metrics.Append(row); err != nil {
 			return "", err
 		}
@@ -169,7 +174,7 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 		log.WithFields(map[string]any{"epoch": epoch, "loss": fmt.Sprintf("%.4f", row.Loss), "lr": fmt.Sprintf("%.4g", lr)}).Log(e.epochLevel(), "epoch done")
 		stop := e.StopAfter > 0 && epoch == e.StopAfter && epoch < x.Pretrain.Epochs
 		// The last epoch is saved once, as the complete checkpoint, after the exports below.
-		if epoch < x.Pretrain.Epochs && (epoch%x.Checkpoint.Every == 0 || stop) {
+		if epoch < x.Pretrain.Epochs && (epoch%x.Checkpoint.Every == 0 || stop) && e.rank0() {
 			info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(), Seed: seed}
 			if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "projector"), opt, gens); err != nil {
 				return "", err
@@ -179,6 +184,9 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 		if stop {
 			return "", ErrStopped
 		}
+	}
+	if !e.rank0() { // rank 0 exports; wait until the encoders are on disk for the fine-tuning jobs
+		return out, e.barrier()
 	}
 	outputs := map[string]string{}
 	export := func(name string, st map[string]*torch.Tensor, meta map[string]string) error {
@@ -221,5 +229,5 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 	if len(metrics.Rows) > 0 {
 		log.Infof("done: %d epochs, final loss %.4f, %.0fs", x.Pretrain.Epochs, metrics.Rows[len(metrics.Rows)-1].Loss, clk.seconds())
 	}
-	return out, nil
+	return out, e.barrier()
 }

@@ -105,7 +105,7 @@ type Results struct {
 // protocolProbes collects the probes of each pre-trained method and of randomly initialised encoders (the
 // floor any pre-training should clear).
 func (e *Env) protocolProbes(encoders map[string]string) ([]report.Probe, error) {
-	if !e.Exp.Probe.Enabled || len(encoders) == 0 {
+	if !e.Exp.Probe.Enabled || len(encoders) == 0 || !e.rank0() {
 		return nil, nil
 	}
 	sys := NewSystem(e.Exp.Model, e.Data.Modalities, len(e.Data.ClassNames), e.Exp.PretrainSeed())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/semcom/semcom/internal/progress"
 	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/torch/dist"
 	"github.com/semcom/semcom/torch/optim"
 	"github.com/semcom/semcom/tracking"
 )
@@ -36,6 +38,10 @@ type Env struct {
 	ConfigHash string
 	// TrackDir is where the job trackers write (tracking: in the config); empty records nothing.
 	TrackDir string
+	// Group, when set, makes this process one rank of a data-parallel job: each step encodes this rank's
+	// shard of the global batch, whole-batch losses see the global batch (dist.GatherWithGrad), gradients
+	// are averaged, and only rank 0 writes.
+	Group *torch.ProcessGroup
 	// Interrupted, when set, is polled after every optimiser step: a non-nil signal ends the job at once
 	// with an *InterruptedError (its checkpoints stay as they are).
 	Interrupted func() os.Signal
@@ -80,7 +86,7 @@ func (e *Env) interrupted(err error, job string, saved int) error {
 // tracker opens a job's trackers and records the resolved config there (a silent tracker when tracking
 // is off; a tracker that cannot start is logged and left out, never the reason a job fails).
 func (e *Env) tracker(job string) tracking.Tracker {
-	if e.TrackDir == "" || len(e.Exp.Tracking) == 0 {
+	if e.TrackDir == "" || len(e.Exp.Tracking) == 0 || !e.rank0() {
 		return tracking.None
 	}
 	t, err := tracking.Open(e.Exp.Tracking, e.TrackDir, job)
@@ -105,9 +111,44 @@ func track(t tracking.Tracker, r Row, log logrus.FieldLogger) {
 	}
 }
 
-// openJob opens and locks a job folder below the run folder.
+// openJob opens and locks a job folder below the run folder (rank 0; the other ranks only read it).
 func (e *Env) openJob(parts ...string) (*runfolder.Job, error) {
+	if !e.rank0() {
+		return &runfolder.Job{Dir: filepath.Join(append([]string{e.Dir}, parts...)...)}, nil
+	}
 	return runfolder.OpenJob(e.Dir, e.ConfigHash, parts...)
+}
+
+// rank0 reports whether this process writes: a single process, or rank 0 of a data-parallel job.
+func (e *Env) rank0() bool { return e.Group == nil || e.Group.Rank == 0 }
+
+// shard narrows a global batch (rows) to this rank's equal slice.
+func (e *Env) shard(x *torch.Tensor) *torch.Tensor {
+	if e.Group == nil {
+		return x
+	}
+	b := x.Size(0) / int64(e.Group.World)
+	return x.Narrow(0, int64(e.Group.Rank)*b, b)
+}
+
+// gather reassembles the global batch from the ranks' shards, with the exact gradient.
+func (e *Env) gather(z *torch.Tensor) *torch.Tensor {
+	if e.Group == nil {
+		return z
+	}
+	all, err := dist.GatherWithGrad(e.Group, z)
+	if err != nil {
+		panic(err)
+	}
+	return all
+}
+
+// barrier waits for every rank (nothing in a single process).
+func (e *Env) barrier() error {
+	if e.Group == nil {
+		return nil
+	}
+	return e.Group.Barrier()
 }
 
 // resumePoint finds the checkpoint a job resumes from (none: the zero checkpoint), logging each damaged

@@ -6,6 +6,7 @@ import (
 	"github.com/semcom/semcom/data"
 	"github.com/semcom/semcom/internal/progress"
 	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/torch/dist"
 	"github.com/semcom/semcom/torch/optim"
 	"github.com/semcom/semcom/train/loss"
 )
@@ -30,12 +31,30 @@ func (e *Env) speed() speed {
 	return s
 }
 
-// prepare puts a system on the device in the layout the speed settings ask for.
+// prepare puts a system on the device in the layout the speed settings ask for; in a data-parallel job
+// every rank takes rank 0's tensors and, with model.sync_bn, synchronises its BatchNorms.
 func (e *Env) prepare(sys *System) {
 	sys.To(e.Dev)
 	if e.speed().channelsLast {
 		for _, enc := range sys.Encoders {
 			enc.Trunk.Store.ChannelsLast()
+		}
+	}
+	if e.Group == nil {
+		return
+	}
+	if err := dist.Broadcast(e.Group, sys.Tensors(), 0); err != nil {
+		panic(err)
+	}
+	if e.Exp.Model.SyncBN {
+		for _, bn := range sys.ShardedBatchNorms() {
+			bn.Sync = func(t *torch.Tensor) *torch.Tensor {
+				s, err := e.Group.AllReduceSumGrad(t)
+				if err != nil {
+					panic(err)
+				}
+				return s
+			}
 		}
 	}
 }
@@ -66,11 +85,13 @@ func (e *Env) pretrainBatchLoss(sys *System, method string, xs []*torch.Tensor, 
 			if v == 1 && !twoViews {
 				continue
 			}
-			z := e.encode(enc, enc.Modality.Normalize(augmentView(aug, g, geos, v, xs[m], enc.Modality, size)), true)
+			// Every rank augments the whole global batch (the single process's draws) and encodes its shard.
+			x := e.shard(augmentView(aug, g, geos, v, xs[m], enc.Modality, size))
+			z := e.encode(enc, enc.Modality.Normalize(x), true)
 			if sys.Projectors[m] != nil {
 				z = sys.Projectors[m].Forward(z, true)
 			}
-			views[m][v] = z
+			views[m][v] = e.gather(z)
 		}
 	}
 	return e.pretrainLoss(method, views)
@@ -81,7 +102,7 @@ func (e *Env) finetuneBatchLoss(sys *System, xs []*torch.Tensor, y *torch.Tensor
 	gAug, gChan *torch.Generator) *torch.Tensor {
 	geos := e.registeredViews(e.Exp.Finetune.Augment.Registration, aug, gAug, xs[0], 1)
 	for m, enc := range sys.Encoders {
-		xs[m] = enc.Modality.Normalize(augmentView(aug, gAug, geos, 0, xs[m], enc.Modality, size))
+		xs[m] = enc.Modality.Normalize(e.shard(augmentView(aug, gAug, geos, 0, xs[m], enc.Modality, size)))
 	}
 	return loss.CrossEntropy(e.transmitAndDecode(sys, xs, true, snr, gChan), y, e.Exp.Finetune.LabelSmoothing)
 }
@@ -109,9 +130,14 @@ func augmentView(aug data.Augment, g *torch.Generator, geos []data.Geometry, v i
 
 // update back-propagates l and steps the optimiser, clipping the total gradient norm first when clip > 0
 // (without a host synchronisation; a non-finite gradient shows up in the next loss read).
-func update(o optim.Optimizer, params []*torch.Tensor, l *torch.Tensor, clip float64) {
+func update(o optim.Optimizer, params []*torch.Tensor, l *torch.Tensor, clip float64, g *torch.ProcessGroup) {
 	o.ZeroGrad()
 	l.Backward()
+	if g != nil {
+		if err := dist.AllReduceGrads(g, params); err != nil {
+			panic(err)
+		}
+	}
 	if clip > 0 {
 		torch.ClipGrad(params, torch.GradNorm(params), clip)
 	}
@@ -182,7 +208,7 @@ func (e *Env) epoch(s *stageSteps, epoch int, step *int, lossOf func(ix *torch.T
 			lr = s.sched.At(*step, s.total)
 			s.opt.SetLR(lr)
 			l := lossOf(ix)
-			update(s.opt, s.params, l, s.clip)
+			update(s.opt, s.params, l, s.clip, e.Group)
 			lossV, ok = meter.add(l)
 		})
 		ix.Free()

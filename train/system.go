@@ -127,6 +127,32 @@ func (s *System) Load(src map[string]*torch.Tensor, roles ...string) error {
 	return nil
 }
 
+// ShardedBatchNorms lists the BatchNorm layers that a data-parallel rank runs on its shard of the batch: the
+// encoders' and projectors'. The server decoder runs on the gathered global batch on every rank, so its
+// BatchNorms already see the global statistics (synchronising them would count each sample once per rank).
+func (s *System) ShardedBatchNorms() []*nn.BatchNorm {
+	var out []*nn.BatchNorm
+	for i, e := range s.Encoders {
+		out = append(out, e.Trunk.BatchNorms()...)
+		out = append(out, e.Head.BatchNorms()...)
+		if s.Projectors[i] != nil {
+			out = append(out, s.Projectors[i].BatchNorms()...)
+		}
+	}
+	return out
+}
+
+// Tensors lists every parameter and buffer of the system (for the broadcast from rank 0).
+func (s *System) Tensors() []*torch.Tensor {
+	var out []*torch.Tensor
+	for _, p := range s.parts {
+		for _, e := range p.store.Entries() {
+			out = append(out, e.Tensor)
+		}
+	}
+	return out
+}
+
 // To moves every tensor to dev.
 func (s *System) To(dev torch.Device) {
 	for _, p := range s.parts {

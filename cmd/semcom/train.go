@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -34,6 +35,9 @@ type runFlags struct {
 	resume    bool
 	overwrite bool
 	stopAfter int
+	// data parallel
+	nproc       int
+	distTimeout time.Duration
 }
 
 func (f *runFlags) bind(cmd *cobra.Command) {
@@ -45,6 +49,18 @@ func (f *runFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue an interrupted run in the same folder: finished jobs are reused, interrupted ones resume from their newest intact checkpoint; without -c the run's stored config.yaml is used, and another config is refused")
 	cmd.Flags().BoolVar(&f.overwrite, "overwrite", false, "delete an existing run folder of the same name first (only a semcom run folder is ever deleted)")
 	cmd.Flags().IntVar(&f.stopAfter, "stop-after", 0, "stop each job after this epoch (checkpointed; continue with --resume)")
+	cmd.Flags().IntVar(&f.nproc, "nproc-per-node", 1, "data parallel: run N local ranks (one GPU each), the global batch split between them; "+
+		"under torchrun, srun or a Kubernetes Indexed Job semcom reads the ranks from their environment instead")
+	cmd.Flags().DurationVar(&f.distTimeout, "dist-timeout", 5*time.Minute, "data parallel: how long a collective waits for the other ranks before failing")
+}
+
+// launched runs the command as local ranks when --nproc-per-node asks for several and this process is not
+// a rank already; done reports that it did.
+func (f *runFlags) launched() (done bool, err error) {
+	if f.nproc <= 1 || os.Getenv("RANK") != "" {
+		return false, nil
+	}
+	return true, launchLocal(f.nproc, withoutFlag(os.Args[1:], "--nproc-per-node"))
 }
 
 // overrides are the --set values and the flags that stand for keys, each naming itself in errors.
@@ -111,10 +127,15 @@ type session struct {
 	stop func()
 }
 
-// Close releases the run folder and stops watching for signals.
+// Close releases the run folder, leaves the group and stops watching for signals.
 func (s *session) Close() {
 	s.stop()
-	s.run.Close()
+	if s.run != nil {
+		s.run.Close()
+	}
+	if s.Group != nil {
+		s.Group.Close()
+	}
 }
 
 // setup resolves the config, checks that it fits in memory, opens and locks the run folder (checking the
@@ -133,15 +154,35 @@ func (f *runFlags) setup() (*session, error) {
 	case f.overwrite:
 		mode = runfolder.Overwrite
 	}
-	return openSession(exp, mode, f.stopAfter)
+	group, err := joinGroup(exp, f.distTimeout)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openSessionIn(exp, mode, f.stopAfter, group)
+	if err != nil && group != nil {
+		group.Close()
+	}
+	return s, err
 }
 
 // openSession opens the run folder <out>/<name> of a resolved experiment in the given mode and prepares
 // everything its jobs share.
 func openSession(exp *config.Experiment, mode runfolder.Mode, stopAfter int) (*session, error) {
+	return openSessionIn(exp, mode, stopAfter, nil)
+}
+
+// openSessionIn is openSession as one rank of a data-parallel group (nil: a single process). Only rank 0
+// opens, locks and writes the run folder.
+func openSessionIn(exp *config.Experiment, mode runfolder.Mode, stopAfter int, group *torch.ProcessGroup) (*session, error) {
+	if group != nil && group.Rank != 0 {
+		return otherRank(exp, stopAfter, group)
+	}
 	dev, err := device(exp)
 	if err != nil {
 		return nil, err
+	}
+	if group != nil {
+		dev = rankDevice(dev)
 	}
 	if s := exp.Data.Synthetic; exp.Data.Kind == "synthetic" {
 		size := int64(exp.Data.ImageSize)
@@ -220,7 +261,24 @@ func openSession(exp *config.Experiment, mode runfolder.Mode, stopAfter int) (*s
 	interrupted, stop := watchSignals()
 	ok = true
 	return &session{Env: &train.Env{Exp: exp, Data: ds, Dev: dev, Log: log, Dir: run.Dir, Progress: progress.New, StopAfter: stopAfter,
-		ConfigHash: hash, Interrupted: interrupted, TrackDir: trackDir}, run: run, stop: stop}, nil
+		ConfigHash: hash, Interrupted: interrupted, TrackDir: trackDir, Group: group}, run: run, stop: stop}, nil
+}
+
+// otherRank prepares a rank other than 0: the same data and device, the run folder only read.
+func otherRank(exp *config.Experiment, stopAfter int, group *torch.ProcessGroup) (*session, error) {
+	dev, err := device(exp)
+	if err != nil {
+		return nil, err
+	}
+	dev = rankDevice(dev)
+	ds, err := loadData(exp)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	toDevice(ds, dev)
+	interrupted, stop := watchSignals()
+	return &session{Env: &train.Env{Exp: exp, Data: ds, Dev: dev, Log: logrus.WithField("rank", group.Rank), Dir: filepath.Join(exp.Out, exp.Name),
+		StopAfter: stopAfter, ConfigHash: exp.Hash(), Interrupted: interrupted, Group: group}, stop: stop}, nil
 }
 
 // syntheticConfig maps the config's synthetic section to the generator's.
@@ -338,14 +396,23 @@ label fraction, one panel per SNR) and summary.md / summary.json.`,
 		Example: "  semcom run --config configs/demo.yaml\n  semcom run -c configs/demo.yaml --set finetune.epochs=5 --name quick\n  semcom run -c configs/demo.yaml --resume",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if done, err := f.launched(); done {
+				return err
+			}
 			env, err := f.setup()
 			if err != nil {
 				return err
 			}
 			defer env.Close()
-			res, err := env.RunProtocol(f.resume)
+			var res train.Results
+			if cerr := torch.Catch(func() { res, err = env.RunProtocol(f.resume) }); cerr != nil {
+				return fmt.Errorf("data-parallel collective: %w", cerr) // a rank that died or timed out
+			}
 			if err != nil {
 				return resumable(err)
+			}
+			if env.Group != nil && env.Group.Rank != 0 {
+				return nil // rank 0 writes the report
 			}
 			md, plots, err := report.Write(env.Dir, env.Exp.Name, res.Curves, res.Probes)
 			if err != nil {
@@ -378,12 +445,18 @@ PyTorch), metrics and a checkpoint.`,
 			if method == train.MethodSupervised || !slices.Contains(config.Methods, method) {
 				return invalid(fmt.Errorf("--method %q: want proposed, simclr or barlow", method))
 			}
+			if done, err := f.launched(); done {
+				return err
+			}
 			env, err := f.setup()
 			if err != nil {
 				return err
 			}
 			defer env.Close()
-			path, err := env.Pretrain(method, f.resume)
+			var path string
+			if cerr := torch.Catch(func() { path, err = env.Pretrain(method, f.resume) }); cerr != nil {
+				return fmt.Errorf("data-parallel collective: %w", cerr)
+			}
 			if err != nil {
 				return resumable(err)
 			}
@@ -421,6 +494,9 @@ func newFinetuneCmd() *cobra.Command {
 					return invalid(fmt.Errorf("--init: %w", err))
 				}
 			}
+			if done, err := f.launched(); done {
+				return err
+			}
 			env, err := f.setup()
 			if err != nil {
 				return err
@@ -428,7 +504,10 @@ func newFinetuneCmd() *cobra.Command {
 			defer env.Close()
 			job := train.FinetuneJob{Method: method, LabelFraction: labels, TrainSNR: snr, Init: init}
 			dir := job.Dir(env.Dir)
-			rows, err := env.Finetune(job, f.resume)
+			var rows []train.Row
+			if cerr := torch.Catch(func() { rows, err = env.Finetune(job, f.resume) }); cerr != nil {
+				return fmt.Errorf("data-parallel collective: %w", cerr)
+			}
 			var div *train.DivergedError
 			if errors.As(err, &div) {
 				return fmt.Errorf("%w (metrics so far: %s)", err, filepath.Join(dir, "metrics.csv"))
