@@ -82,16 +82,16 @@ type Synthetic struct {
 
 // Model sizes the encoders, projector and server decoder.
 type Model struct {
-	Width            int    `mapstructure:"width" yaml:"width"`
-	FeatureDim       int    `mapstructure:"feature_dim" yaml:"feature_dim"`
-	HeadHidden       []int  `mapstructure:"head_hidden" yaml:"head_hidden"`
-	Projector        []int  `mapstructure:"projector" yaml:"projector"`
-	DecoderHidden    []int  `mapstructure:"decoder_hidden" yaml:"decoder_hidden"`
-	ZeroInitResidual bool   `mapstructure:"zero_init_residual" yaml:"zero_init_residual"`
+	Width            int   `mapstructure:"width" yaml:"width"`
+	FeatureDim       int   `mapstructure:"feature_dim" yaml:"feature_dim"`
+	HeadHidden       []int `mapstructure:"head_hidden" yaml:"head_hidden"`
+	Projector        []int `mapstructure:"projector" yaml:"projector"`
+	DecoderHidden    []int `mapstructure:"decoder_hidden" yaml:"decoder_hidden"`
+	ZeroInitResidual bool  `mapstructure:"zero_init_residual" yaml:"zero_init_residual"`
 	// SyncBN synchronises BatchNorm statistics across data-parallel ranks (the global batch's, as Barlow
 	// Twins trains); false keeps each rank's local statistics.
-	SyncBN bool `mapstructure:"sync_bn" yaml:"sync_bn"`
-	Pretrained       string `mapstructure:"pretrained" yaml:"pretrained"`
+	SyncBN     bool   `mapstructure:"sync_bn" yaml:"sync_bn"`
+	Pretrained string `mapstructure:"pretrained" yaml:"pretrained"`
 }
 
 // Channel configures the wireless link.
