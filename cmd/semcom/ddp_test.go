@@ -143,3 +143,29 @@ func TestDataParallelRankDeath(t *testing.T) {
 		t.Fatalf("rank 0 after rank 1 died: %v after %v\n%s", err, time.Since(killed), rank0.String())
 	}
 }
+
+// TestDataParallelConfigMismatch: ranks that resolved different configs are refused at start.
+func TestDataParallelConfigMismatch(t *testing.T) {
+	if len(torch.DistBackends()) == 0 {
+		t.Skip("this shim has no distributed backend")
+	}
+	out := t.TempDir()
+	port := freePort(t)
+	outs := make([]string, 2)
+	done := make(chan struct{}, 2)
+	for r := range 2 {
+		go func(r int) {
+			args := ddpArgs(out, "m", "--set", "seed="+strconv.Itoa(1+r), "--dist-timeout", "10s")
+			c := exec.Command(os.Args[0], args...)
+			c.Env = append(os.Environ(), "SEMCOMTEST_MAIN=1", "RANK="+strconv.Itoa(r), "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
+			b, _ := c.CombinedOutput()
+			outs[r] = string(b)
+			done <- struct{}{}
+		}(r)
+	}
+	<-done
+	<-done
+	if !strings.Contains(outs[1], "resolved another config than rank 0") {
+		t.Fatalf("rank 1 with another seed:\n%s", outs[1])
+	}
+}
