@@ -90,7 +90,10 @@ type Model struct {
 	ZeroInitResidual bool  `mapstructure:"zero_init_residual" yaml:"zero_init_residual"`
 	// SyncBN synchronises BatchNorm statistics across data-parallel ranks (the global batch's, as Barlow
 	// Twins trains); false keeps each rank's local statistics.
-	SyncBN     bool   `mapstructure:"sync_bn" yaml:"sync_bn"`
+	SyncBN bool `mapstructure:"sync_bn" yaml:"sync_bn"`
+	// GhostBN > 1 makes one process compute what that many data-parallel ranks with local BatchNorm compute
+	// (each chunk of a batch normalised with its own statistics): for comparing the two.
+	GhostBN    int    `mapstructure:"ghost_bn" yaml:"ghost_bn"`
 	Pretrained string `mapstructure:"pretrained" yaml:"pretrained"`
 }
 

@@ -124,6 +124,10 @@ func (e *Experiment) Validate() error {
 	c.prob("data.synthetic.noise", s.Noise)
 
 	c.atLeast("model.width", e.Model.Width, 1)
+	c.atLeast("model.ghost_bn", e.Model.GhostBN, 0)
+	if g := e.Model.GhostBN; g > 1 && (e.Pretrain.Batch%g != 0 || e.Finetune.Batch%g != 0) {
+		c.add("model.ghost_bn", g, "a divisor of pretrain.batch and finetune.batch")
+	}
 	if e.Model.FeatureDim < 2 || e.Model.FeatureDim%2 != 0 {
 		c.add("model.feature_dim", e.Model.FeatureDim, "an even integer ≥ 2 (K reals = K/2 complex symbols)")
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/semcom/semcom/channel"
 	"github.com/semcom/semcom/data"
 	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/torch/dist"
 	"github.com/semcom/semcom/torch/safetensors"
 )
 
@@ -241,6 +242,13 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		row := Row{Stage: "finetune", Method: job.Method, LabelFraction: job.LabelFraction, Labels: len(idx), TrainSNR: &job.TrainSNR,
 			Epoch: epoch, Loss: mean, LR: lr, Ledger: ledger}
 		if epoch%x.Eval.Every == 0 || epoch == x.Finetune.Epochs {
+			// With local BatchNorm each rank's running statistics are its own: evaluate (and checkpoint)
+			// with rank 0's on every rank, as DDP broadcasts buffers from rank 0.
+			if e.Group != nil && !x.Model.SyncBN {
+				if err := dist.Broadcast(e.Group, sys.Buffers(), 0); err != nil {
+					return metrics.Rows, fmt.Errorf("data-parallel collective: %w", err)
+				}
+			}
 			if e.Data.Val != nil {
 				row.ValAccuracy = e.Evaluate(sys, e.Data.Val, snrs).Mean
 			}

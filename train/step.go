@@ -40,6 +40,11 @@ func (e *Env) prepare(sys *System) {
 			enc.Trunk.Store.ChannelsLast()
 		}
 	}
+	if g := e.Exp.Model.GhostBN; g > 1 && e.Group == nil {
+		for _, bn := range sys.ShardedBatchNorms() {
+			bn.Ghost = g
+		}
+	}
 	if e.Group == nil {
 		return
 	}

@@ -142,6 +142,19 @@ func (s *System) ShardedBatchNorms() []*nn.BatchNorm {
 	return out
 }
 
+// Buffers lists every buffer of the system (BatchNorm running statistics and counters).
+func (s *System) Buffers() []*torch.Tensor {
+	var out []*torch.Tensor
+	for _, p := range s.parts {
+		for _, e := range p.store.Entries() {
+			if e.Kind == nn.Buffer {
+				out = append(out, e.Tensor)
+			}
+		}
+	}
+	return out
+}
+
 // Tensors lists every parameter and buffer of the system (for the broadcast from rank 0).
 func (s *System) Tensors() []*torch.Tensor {
 	var out []*torch.Tensor

@@ -93,6 +93,13 @@ func TestDataParallelMatchesSingleProcess(t *testing.T) {
 	three := []string{"--set", "pretrain.batch=12", "--set", "finetune.batch=12"} // proposed and supervised
 	sameMetrics(t, run("three1", three...), run("three3", append(three, "--nproc-per-node", "3")...), []string{jobs[0], jobs[3], jobs[6]})
 
+	// Local BatchNorm on 2 ranks is one process normalising the two halves of each batch separately.
+	local := append(all, "--set", "model.sync_bn=false")
+	sameMetrics(t, run("ghost", append(local, "--set", "model.ghost_bn=2")...), run("local2", append(local, "--nproc-per-node", "2")...), jobs)
+	if d := metricsOf(t, filepath.Join(out, "local2", jobs[3], "metrics.csv")); d[len(d)-1][5] == metricsOf(t, filepath.Join(one, jobs[3], "metrics.csv"))[len(d)-1][5] {
+		t.Fatal("local and synchronised BatchNorm gave the same loss: the comparison cannot tell them apart")
+	}
+
 	// Checkpoints hold the global-batch state: stopped on 2 ranks, resumed on 1, the same metrics.
 	if msg, code := semcom(t, nil, ddpArgs(out, "resumed", append(all, "--nproc-per-node", "2", "--stop-after", "1")...)...); code == 0 || !strings.Contains(msg, "--resume") {
 		t.Fatalf("stop after epoch 1 on 2 ranks: exit %d\n%s", code, msg)

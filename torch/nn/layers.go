@@ -44,6 +44,10 @@ type BatchNorm struct {
 	// AllReduceSumGrad), so that every rank normalises with the statistics of the global batch and the
 	// gradient flows back through them to every rank. nil: statistics of the local batch.
 	Sync func(*torch.Tensor) *torch.Tensor
+	// Ghost, when above 1, normalises each of Ghost equal chunks of a training batch with its own
+	// statistics and updates the running statistics from the first chunk only: one process computing what
+	// Ghost data-parallel ranks with local BatchNorm compute (rank 0's statistics kept).
+	Ghost int
 }
 
 // NewBatchNorm registers weight=1, bias=0, running_mean=0, running_var=1 and num_batches_tracked=0 under p.
@@ -68,7 +72,24 @@ func (b *BatchNorm) Forward(x *torch.Tensor, train bool) *torch.Tensor {
 	if train && b.Sync != nil {
 		return b.syncForward(x)
 	}
+	if train && b.Ghost > 1 {
+		return b.ghostForward(x)
+	}
 	return torch.BatchNorm(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, train, b.Momentum, b.Eps)
+}
+
+// ghostForward normalises each chunk with its own statistics; only the first updates the running ones.
+func (b *BatchNorm) ghostForward(x *torch.Tensor) *torch.Tensor {
+	n := x.Size(0) / int64(b.Ghost)
+	parts := make([]*torch.Tensor, b.Ghost)
+	for i := range parts {
+		rm, rv := b.RunningMean, b.RunningVar
+		if i > 0 { // the other ranks' running statistics, not kept
+			rm, rv = rm.Detach().Clone(), rv.Detach().Clone()
+		}
+		parts[i] = torch.BatchNorm(x.Narrow(0, int64(i)*n, n), b.Weight, b.Bias, rm, rv, true, b.Momentum, b.Eps)
+	}
+	return torch.Cat(parts, 0)
 }
 
 // syncForward normalises with the global batch's statistics: the per-channel sums of x and x² and the
