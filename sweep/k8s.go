@@ -79,7 +79,7 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 		spec := corev1.PodSpec{
 			RestartPolicy:      corev1.RestartPolicyNever,
 			ServiceAccountName: o.ServiceAccount,
-			Containers:         []corev1.Container{container("semcom", "run", "--grid", o.Grid, "--offset", off)},
+			Containers:         []corev1.Container{container("semcom", runArgs(o, off)...)},
 			Volumes: []corev1.Volume{{Name: "runs", VolumeSource: corev1.VolumeSource{
 				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.Claim}}}},
 		}
@@ -132,6 +132,15 @@ func K8sYAML(jobs []*batchv1.Job) ([]byte, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// runArgs are the arguments of 'semcom sweep run' in a pod: one data-parallel rank per GPU of the pod.
+func runArgs(o K8sOptions, offset string) []string {
+	args := []string{"run", "--grid", o.Grid, "--offset", offset}
+	if o.GPUs > 1 {
+		args = append(args, "--nproc-per-node", strconv.Itoa(o.GPUs))
+	}
+	return args
+}
 
 // k8sName makes a DNS-1123 label (lower case, digits, '-', at most 63).
 func k8sName(s string) string {

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // LocalOptions configure the local engine.
@@ -15,6 +16,8 @@ type LocalOptions struct {
 	// splitting Cores between the workers (SEMCOM_THREADS).
 	GPUs  []string
 	Cores int
+	// GPUsPerJob hands each worker this many GPUs (a data-parallel job; the Command runs that many ranks).
+	GPUsPerJob int
 	// Command returns the process that runs job i ('semcom sweep run -g GRID --index i').
 	Command func(i int) *exec.Cmd
 	Logf    func(string, ...any)
@@ -92,7 +95,12 @@ func (p *Plan) RunLocal(o LocalOptions) (LocalResult, error) {
 			cmd := o.Command(j.Index)
 			cmd.Env = append(os.Environ(), "OMP_WAIT_POLICY=passive")
 			if len(o.GPUs) > 0 {
-				cmd.Env = append(cmd.Env, "CUDA_VISIBLE_DEVICES="+o.GPUs[slot%len(o.GPUs)])
+				per := max(1, o.GPUsPerJob)
+				var ids []string
+				for k := range per {
+					ids = append(ids, o.GPUs[(slot*per+k)%len(o.GPUs)])
+				}
+				cmd.Env = append(cmd.Env, "CUDA_VISIBLE_DEVICES="+strings.Join(ids, ","))
 			} else {
 				cmd.Env = append(cmd.Env, "SEMCOM_THREADS="+strconv.Itoa(max(1, o.Cores/o.Workers)))
 			}

@@ -91,6 +91,9 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 			b.WriteString("export SEMCOM_THREADS=${SLURM_CPUS_PER_TASK:-1}\n")
 		}
 		run := fmt.Sprintf("%s sweep run --grid %s --offset %d", shellQuote(o.Semcom), shellQuote(o.Grid), offset)
+		if o.GPUs > 1 { // one data-parallel rank per GPU of the task
+			run += fmt.Sprintf(" --nproc-per-node %d", o.GPUs)
+		}
 		switch {
 		case o.ContainerImage != "":
 			mounts := ""

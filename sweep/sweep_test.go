@@ -124,6 +124,10 @@ func TestSlurmScripts(t *testing.T) {
 	if !strings.Contains(files[SubmitScript], "--dependency=afterany:") {
 		t.Fatalf("submit.sh:\n%s", files[SubmitScript])
 	}
+	multi, _ := p.SlurmScripts(SlurmOptions{Semcom: "semcom", Grid: "g.yaml", Workdir: "/w", GPUs: 4})
+	if !strings.Contains(multi[FinetuneScript], "#SBATCH --gres=gpu:4") || !strings.Contains(multi[FinetuneScript], "--nproc-per-node 4") {
+		t.Fatalf("a 4-GPU job:\n%s", multi[FinetuneScript])
+	}
 	if _, err := p.SlurmScripts(SlurmOptions{ContainerImage: "x", Apptainer: "y"}); err == nil {
 		t.Fatal("two container runtimes accepted")
 	}

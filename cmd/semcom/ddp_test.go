@@ -176,3 +176,31 @@ func TestDataParallelConfigMismatch(t *testing.T) {
 		t.Fatalf("rank 1 with another seed:\n%s", outs[1])
 	}
 }
+
+// TestSweepJobsOnSeveralRanks: a sweep whose jobs each run on 2 data-parallel ranks ends with the summary
+// of the same sweep on one process per job.
+func TestSweepJobsOnSeveralRanks(t *testing.T) {
+	if len(torch.DistBackends()) == 0 {
+		t.Skip("this shim has no distributed backend")
+	}
+	dir := t.TempDir()
+	grid := "set: {model.sync_bn: true, probe.enabled: false, tracking: []}\n"
+	one := sweepGrid(t, dir, "one", grid)
+	two := sweepGrid(t, dir, "two", grid)
+	if msg, code := semcom(t, nil, "sweep", "local", "-g", one, "--workers", "2"); code != 0 {
+		t.Fatalf("1 rank per job: exit %d\n%s", code, msg)
+	}
+	if msg, code := semcom(t, nil, "sweep", "local", "-g", two, "--workers", "1", "--gpus-per-job", "2"); code != 0 {
+		t.Fatalf("2 ranks per job: exit %d\n%s", code, msg)
+	}
+	for _, g := range []string{one, two} {
+		if msg, code := semcom(t, nil, "sweep", "collect", "-g", g); code != 0 {
+			t.Fatalf("collect: exit %d\n%s", code, msg)
+		}
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "sweeps", "one", "summary.csv"))
+	b, _ := os.ReadFile(filepath.Join(dir, "sweeps", "two", "summary.csv"))
+	if string(a) != string(b) || len(a) < 100 {
+		t.Fatalf("2 ranks per job:\n%s\n1 rank per job:\n%s", b, a)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/semcom/semcom/internal/progress"
 	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/sweep"
+	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/tracking"
 	"github.com/semcom/semcom/train"
 )
@@ -65,7 +66,7 @@ Exit codes of 'sweep run': 0 done (also: already done), 2 invalid config or data
 		}
 		return p, nil
 	}
-	cmd.AddCommand(newSweepPlanCmd(load), newSweepRunCmd(load), newSweepWaitCmd(load), newSweepLocalCmd(load, &grid), newSweepStatusCmd(load),
+	cmd.AddCommand(newSweepPlanCmd(load), newSweepRunCmd(load, &grid), newSweepExecCmd(load), newSweepWaitCmd(load), newSweepLocalCmd(load, &grid), newSweepStatusCmd(load),
 		newSweepCollectCmd(load), newSweepSlurmCmd(load, &grid), newSweepK8sCmd(load))
 	return cmd
 }
@@ -188,8 +189,8 @@ func sweepIndex(flag int, offset int) (int, error) {
 	return 0, invalid(errors.New("--index: give it, or run under a Slurm array (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)"))
 }
 
-func newSweepRunCmd(load planLoader) *cobra.Command {
-	var index, offset int
+func newSweepRunCmd(load planLoader, grid *string) *cobra.Command {
+	var index, offset, nproc int
 	var lockWait time.Duration
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -207,7 +208,13 @@ func newSweepRunCmd(load planLoader) *cobra.Command {
 			if err := p.Prepare(); err != nil {
 				return invalid(err)
 			}
-			code := p.RunJob(i, execSweepJob, exitCode, lockWait, logrus.Infof)
+			exec := execSweepJob
+			if nproc > 1 { // the job's data-parallel ranks, each a 'sweep exec' process
+				exec = func(j *sweep.Job, _ string, _ []string) error {
+					return launchLocal(nproc, []string{"sweep", "exec", "--grid", *grid, "--index", strconv.Itoa(j.Index)})
+				}
+			}
+			code := p.RunJob(i, exec, exitCode, lockWait, logrus.Infof)
 			if code != 0 {
 				return &exitError{code}
 			}
@@ -215,7 +222,42 @@ func newSweepRunCmd(load planLoader) *cobra.Command {
 		},
 	}
 	indexFlags(cmd, &index, &offset)
+	cmd.Flags().IntVar(&nproc, "nproc-per-node", 1, "run the job on N data-parallel ranks (one GPU each)")
 	cmd.Flags().DurationVar(&lockWait, "lock-wait", 10*time.Minute, "how long to wait for another process that holds the same job (a requeue or a duplicate pod)")
+	return cmd
+}
+
+// newSweepExecCmd is one data-parallel rank of a job that 'sweep run --nproc-per-node' started (its
+// launcher's environment says which); 'sweep run' keeps the job's markers.
+func newSweepExecCmd(load planLoader) *cobra.Command {
+	var index int
+	cmd := &cobra.Command{
+		Use:    "exec",
+		Short:  "One data-parallel rank of a sweep job (started by 'sweep run --nproc-per-node')",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := load()
+			if err != nil {
+				return err
+			}
+			if index < 0 || index >= len(p.Jobs) {
+				return invalid(fmt.Errorf("--index %d: the sweep has %d jobs", index, len(p.Jobs)))
+			}
+			j := p.Jobs[index]
+			var deps []string
+			for _, d := range j.Deps {
+				deps = append(deps, p.JobDir(p.Jobs[d]))
+			}
+			exp := *j.Point.Exp
+			group, err := joinGroup(&exp, 5*time.Minute)
+			if err != nil {
+				return err
+			}
+			return execSweepJobIn(j, p.JobDir(j), deps, group)
+		},
+	}
+	cmd.Flags().IntVar(&index, "index", -1, "job index")
 	return cmd
 }
 
@@ -225,11 +267,17 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("job ended with exit code %d", e.code) }
 
 // execSweepJob trains one job in its folder.
-func execSweepJob(j *sweep.Job, dir string, deps []string) error {
+func execSweepJob(j *sweep.Job, dir string, deps []string) error { return execSweepJobIn(j, dir, deps, nil) }
+
+// execSweepJobIn trains one job in its folder, as one rank of group (nil: a single process).
+func execSweepJobIn(j *sweep.Job, dir string, deps []string, group *torch.ProcessGroup) error {
 	exp := *j.Point.Exp
 	exp.Out, exp.Name = filepath.Dir(dir), filepath.Base(dir)
-	s, err := openSession(&exp, runfolder.Resume, 0)
+	s, err := openSessionIn(&exp, runfolder.Resume, 0, group)
 	if err != nil {
+		if group != nil {
+			group.Close()
+		}
 		return err
 	}
 	defer s.Close()
@@ -239,20 +287,24 @@ func execSweepJob(j *sweep.Job, dir string, deps []string) error {
 			return invalid(fmt.Errorf("tracking: %w", err))
 		}
 	}
-	if j.Stage == "pretrain" {
-		_, err = s.Pretrain(j.Method, true)
-		return resumable(err)
+	if cerr := torch.Catch(func() {
+		if j.Stage == "pretrain" {
+			_, err = s.Pretrain(j.Method, true)
+			return
+		}
+		init := ""
+		if len(deps) > 0 {
+			init = filepath.Join(deps[0], "pretrain", j.Method, train.EncodersFile)
+		}
+		_, err = s.Finetune(train.FinetuneJob{Method: j.Method, LabelFraction: j.LabelFraction, TrainSNR: j.SNR, Init: init}, true)
+	}); cerr != nil {
+		return fmt.Errorf("data-parallel collective: %w", cerr)
 	}
-	init := ""
-	if len(deps) > 0 {
-		init = filepath.Join(deps[0], "pretrain", j.Method, train.EncodersFile)
-	}
-	_, err = s.Finetune(train.FinetuneJob{Method: j.Method, LabelFraction: j.LabelFraction, TrainSNR: j.SNR, Init: init}, true)
 	return resumable(err)
 }
 
 func newSweepLocalCmd(load planLoader, grid *string) *cobra.Command {
-	var workers int
+	var workers, perJob int
 	var gpus string
 	cmd := &cobra.Command{
 		Use:   "local",
@@ -288,10 +340,13 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 			bar := progress.New(fmt.Sprintf("sweep %s (%d workers)", p.Grid.Name, workers), len(p.Jobs))
 			bar.Add(finished, "")
 			defer bar.Finish()
-			res, err := p.RunLocal(sweep.LocalOptions{Workers: workers, GPUs: ids, Cores: runtime.NumCPU(), Logf: logrus.Infof,
+			if len(ids) > 0 && workers*perJob > len(ids) {
+				return invalid(fmt.Errorf("--workers %d × --gpus-per-job %d needs %d GPUs, --gpus names %d", workers, perJob, workers*perJob, len(ids)))
+			}
+			res, err := p.RunLocal(sweep.LocalOptions{Workers: workers, GPUs: ids, GPUsPerJob: perJob, Cores: runtime.NumCPU(), Logf: logrus.Infof,
 				Ended: func() { bar.Add(1, "") },
 				Command: func(i int) *exec.Cmd {
-					c := exec.Command(self, "sweep", "run", "--grid", *grid, "--index", strconv.Itoa(i))
+					c := exec.Command(self, "sweep", "run", "--grid", *grid, "--index", strconv.Itoa(i), "--nproc-per-node", strconv.Itoa(max(1, perJob)))
 					c.Env = os.Environ()
 					return c
 				}})
@@ -308,6 +363,7 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 	}
 	cmd.Flags().IntVar(&workers, "workers", 1, "processes at a time")
 	cmd.Flags().StringVar(&gpus, "gpus", "", "GPU ids to hand out, one per worker (e.g. 0,1,2,3)")
+	cmd.Flags().IntVar(&perJob, "gpus-per-job", 1, "data-parallel ranks per job (GPUs per worker with --gpus; on the CPU, the worker's cores split between them)")
 	return cmd
 }
 
