@@ -267,7 +267,9 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("job ended with exit code %d", e.code) }
 
 // execSweepJob trains one job in its folder.
-func execSweepJob(j *sweep.Job, dir string, deps []string) error { return execSweepJobIn(j, dir, deps, nil) }
+func execSweepJob(j *sweep.Job, dir string, deps []string) error {
+	return execSweepJobIn(j, dir, deps, nil)
+}
 
 // execSweepJobIn trains one job in its folder, as one rank of group (nil: a single process).
 func execSweepJobIn(j *sweep.Job, dir string, deps []string, group *torch.ProcessGroup) error {
