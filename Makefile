@@ -90,12 +90,16 @@ $(OBJ_DIR)/tg_cuda_extras.o: torch/shim/$(CUDA_EXTRAS) torch/shim/tg_internal.h 
 	  $(CXX) $(SHIM_CXXFLAGS) -MMD -MP -c torch/shim/tg_cuda_stub.cc -o $@; }
 # c10d with Gloo where its headers are (Debian: libgloo-dev, which 'deps' installs; the pip wheels ship them);
 # the stub otherwise, so every shim has one ABI. Read when the object is built, after 'deps'.
+# With a CUDA libtorch and nccl.h (the wheel's nvidia/nccl, or the CUDA toolkit), NCCL as well; each step falls
+# back to the next when it does not compile: NCCL + Gloo, Gloo, the stub.
 GLOO_HDR  = $(firstword $(wildcard $(TORCH_HDRS)/gloo/config.h /usr/include/gloo/config.h))
-DIST_SRC  = $(if $(GLOO_HDR),tg_dist.cc,tg_dist_stub.cc)
-DIST_DEFS = $(if $(GLOO_HDR),-DUSE_DISTRIBUTED -DUSE_C10D_GLOO)
+NCCL_INC  = $(if $(filter 1,$(TORCH_CUDA)),$(shell find $(dir $(LIBTORCH))nvidia /usr/local/cuda/include /usr/include -maxdepth 3 -name nccl.h 2>/dev/null | head -1 | xargs -r dirname))
+DIST_GLOO = -DUSE_DISTRIBUTED -DUSE_C10D_GLOO
+DIST_NCCL = $(if $(NCCL_INC),$(DIST_GLOO) -DUSE_C10D_NCCL -isystem $(NCCL_INC))
 $(OBJ_DIR)/tg_dist_backend.o: torch/shim/tg_dist.cc torch/shim/tg_dist_stub.cc torch/shim/tg_internal.h torch/tg.h $(FLAGS_STAMP) | deps
-	$(CXX) $(SHIM_CXXFLAGS) $(DIST_DEFS) -MMD -MP -c torch/shim/$(DIST_SRC) -o $@ || { echo "warning: $(DIST_SRC) did not compile; no distributed backend"; \
-	  $(CXX) $(SHIM_CXXFLAGS) -MMD -MP -c torch/shim/tg_dist_stub.cc -o $@; }
+	@if [ -n "$(GLOO_HDR)" ] && [ -n "$(DIST_NCCL)" ] && $(CXX) $(SHIM_CXXFLAGS) $(DIST_NCCL) -MMD -MP -c torch/shim/tg_dist.cc -o $@; then echo "tg_dist.cc: NCCL and Gloo"; \
+	elif [ -n "$(GLOO_HDR)" ] && $(CXX) $(SHIM_CXXFLAGS) $(DIST_GLOO) -MMD -MP -c torch/shim/tg_dist.cc -o $@; then echo "tg_dist.cc: Gloo"; \
+	else echo "warning: no distributed backend (tg_dist_stub.cc)"; $(CXX) $(SHIM_CXXFLAGS) -MMD -MP -c torch/shim/tg_dist_stub.cc -o $@; fi
 $(SHIM): $(OBJS)
 	@mkdir -p $(@D)
 	$(CXX) -o $@ $(OBJS) $(SHIM_LDFLAGS)

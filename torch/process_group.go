@@ -32,12 +32,26 @@ func DistBackends() []string {
 	return out
 }
 
-// NewProcessGroup joins (rank 0: creates) the group of world processes that meet at host:port.
+// NewProcessGroup joins (rank 0: creates) the Gloo group of world processes that meet at host:port.
 func NewProcessGroup(host string, port, rank, world int, timeout time.Duration) (*ProcessGroup, error) {
+	return NewProcessGroupOn("gloo", host, port, rank, world, timeout)
+}
+
+// NewProcessGroupOn is NewProcessGroup with a backend: "gloo" (CPU tensors, and CUDA ones through the
+// host) or "nccl" (CUDA tensors; a shim built against a CUDA libtorch with NCCL).
+func NewProcessGroupOn(backend, host string, port, rank, world int, timeout time.Duration) (*ProcessGroup, error) {
+	b := C.int(C.TG_DIST_GLOO)
+	switch backend {
+	case "gloo":
+	case "nccl":
+		b = C.TG_DIST_NCCL
+	default:
+		return nil, fmt.Errorf("process group backend %q: want gloo or nccl", backend)
+	}
 	ch := C.CString(host)
 	defer C.free(unsafe.Pointer(ch))
 	var d C.tg_dist
-	if err := checkErr(C.tg_dist_init(ch, C.int(port), C.int(rank), C.int(world), C.int64_t(timeout.Milliseconds()), C.TG_DIST_GLOO, &d), "ProcessGroup"); err != nil {
+	if err := checkErr(C.tg_dist_init(ch, C.int(port), C.int(rank), C.int(world), C.int64_t(timeout.Milliseconds()), b, &d), "ProcessGroup"); err != nil {
 		return nil, fmt.Errorf("process group at %s:%d (rank %d of %d): %w", host, port, rank, world, err)
 	}
 	return &ProcessGroup{d: d, Rank: rank, World: world, Addr: fmt.Sprintf("%s:%d", host, port)}, nil

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,5 +141,40 @@ func TestBusyPortIsNamed(t *testing.T) {
 	_, err = NewProcessGroup("127.0.0.1", port, 0, 2, 2*time.Second)
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("127.0.0.1:%d", port)) {
 		t.Fatalf("busy port: %v", err)
+	}
+}
+
+// TestNCCLWorldSizeOne runs every collective through NCCL on one GPU (the GPU check; skipped on CPU
+// machines, and a failure where the shim was built against a CUDA libtorch but without NCCL).
+func TestNCCLWorldSizeOne(t *testing.T) {
+	dev := cudaOrSkip(t)
+	if !slices.Contains(DistBackends(), "nccl") {
+		t.Fatalf("the CUDA shim has no NCCL backend (backends %v): see the tg_dist.cc line of 'make shim'", DistBackends())
+	}
+	defer LockThread()()
+	g, err := NewProcessGroupOn("nccl", "127.0.0.1", freeTCPPort(t), 0, 1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	x := FromSlice([]float32{1, 2, 3}).ToDevice(dev)
+	if err := g.AllReduceSum(x); err != nil {
+		t.Fatal(err)
+	}
+	all, err := g.AllGather(x)
+	if err != nil || all.Size(0) != 3 {
+		t.Fatalf("all-gather: %v", err)
+	}
+	if err := g.Broadcast(x, 0); err != nil || g.Barrier() != nil {
+		t.Fatalf("broadcast/barrier: %v", err)
+	}
+	w := FromSlice([]float32{1, 2, 3}).ToDevice(dev).RequiresGrad_(true)
+	s, err := g.AllReduceSumGrad(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Mul(s).Sum().Backward()
+	if got := w.Grad().ToDevice(CPU).Float32s(); got[2] != 6 {
+		t.Fatalf("gradient through the NCCL all-reduce: %v, want [2 4 6]", got)
 	}
 }

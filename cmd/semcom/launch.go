@@ -33,7 +33,16 @@ func joinGroup(exp *config.Experiment, timeout time.Duration) (*torch.ProcessGro
 			return nil, invalid(fmt.Errorf("%s = %d: the global batch must split evenly over the %d ranks", key, b, l.World))
 		}
 	}
-	g, err := dist.Join(l, timeout)
+	dev, err := device(exp)
+	if err != nil {
+		return nil, err
+	}
+	dev = rankDevice(dev)
+	backend := dist.Backend(dev)
+	if dev.IsCUDA() && backend == "gloo" {
+		logrus.Warn("this shim has no NCCL: the ranks' CUDA tensors go through Gloo (slower; rebuild the shim against a CUDA libtorch with NCCL)")
+	}
+	g, err := dist.JoinOn(backend, l, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -42,11 +51,14 @@ func joinGroup(exp *config.Experiment, timeout time.Duration) (*torch.ProcessGro
 	mine := make([]uint8, len(hash))
 	copy(mine, hash)
 	t := torch.FromSlice(mine)
+	if backend == "nccl" { // NCCL moves device tensors only
+		t = t.ToDevice(dev)
+	}
 	if err := g.Broadcast(t, 0); err != nil {
 		g.Close()
 		return nil, err
 	}
-	if got := t.Bytes(); !bytes.Equal(got, hash) {
+	if got := t.ToDevice(torch.CPU).Bytes(); !bytes.Equal(got, hash) {
 		g.Close()
 		return nil, invalid(fmt.Errorf("rank %d resolved another config than rank 0 (hash %.12s vs %.12s): every rank must run the same experiment",
 			l.Rank, hash, got))

@@ -122,10 +122,27 @@ func firstHost(nodelist string) (string, error) {
 	return strings.TrimSpace(string(host)), nil
 }
 
-// Join connects to the group of a launch; every collective afterwards fails within timeout when a rank is
-// gone.
+// Join connects to the Gloo group of a launch; every collective afterwards fails within timeout when a rank
+// is gone.
 func Join(l Launch, timeout time.Duration) (*torch.ProcessGroup, error) {
-	return torch.NewProcessGroup(l.MasterAddr, l.MasterPort, l.Rank, l.World, timeout)
+	return JoinOn("gloo", l, timeout)
+}
+
+// JoinOn is Join with a backend ("gloo" or "nccl").
+func JoinOn(backend string, l Launch, timeout time.Duration) (*torch.ProcessGroup, error) {
+	return torch.NewProcessGroupOn(backend, l.MasterAddr, l.MasterPort, l.Rank, l.World, timeout)
+}
+
+// Backend is the backend for tensors on dev: NCCL for CUDA where the shim has it, Gloo otherwise.
+func Backend(dev torch.Device) string {
+	if dev.IsCUDA() {
+		for _, b := range torch.DistBackends() {
+			if b == "nccl" {
+				return "nccl"
+			}
+		}
+	}
+	return "gloo"
 }
 
 // Env lists the environment of rank r of a local launch (semcom run --nproc-per-node), torchrun's names.
