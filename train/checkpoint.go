@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -100,16 +101,6 @@ func saveCheckpoint(job string, info CheckpointInfo, model map[string]*torch.Ten
 		}
 	}()
 	meta := map[string]string{"epoch": strconv.Itoa(info.Epoch), "stage": info.Stage, "method": info.Method}
-	state, err := safetensors.Encode(tensors, meta)
-	if err != nil {
-		return err
-	}
-	sum := sha256.Sum256(state)
-	info.StateSHA256, info.StateBytes = hex.EncodeToString(sum[:]), int64(len(state))
-	js, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return err
-	}
 	root := filepath.Join(job, CheckpointDir)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
@@ -128,10 +119,14 @@ func saveCheckpoint(job string, info CheckpointInfo, model map[string]*torch.Ten
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	fsutil.Fault("checkpoint")
-	if err := fsutil.WriteFile(filepath.Join(staging, StateFile), state, 0o644); err != nil {
+	if info.StateSHA256, info.StateBytes, err = saveHashed(filepath.Join(staging, StateFile), tensors, meta); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	fsutil.Fault("checkpoint")
+	js, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
 	if err := fsutil.WriteFile(filepath.Join(staging, CheckpointJSON), js, 0o644); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -238,6 +233,31 @@ func (c checkpoint) restore(load func(map[string]*torch.Tensor) error, o optim.O
 		}
 	}
 	return nil
+}
+
+// saveHashed writes tensors to path as safetensors (atomically) and returns the file's SHA-256 and size,
+// computed while writing rather than by reading the file back.
+func saveHashed(path string, tensors map[string]*torch.Tensor, meta map[string]string) (string, int64, error) {
+	h := sha256.New()
+	var size int64
+	err := fsutil.WriteWith(path, 0o644, func(w io.Writer) error {
+		cw := &countingWriter{w: io.MultiWriter(w, h)}
+		err := safetensors.EncodeTo(cw, tensors, meta)
+		size = cw.n
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil)), size, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // fileSHA256 is the hex SHA-256 of a file ("" when it cannot be read).

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/semcom/semcom/torch"
-	"github.com/semcom/semcom/torch/safetensors"
 	"github.com/semcom/semcom/train/loss"
 )
 
@@ -190,11 +189,9 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 	}
 	outputs := map[string]string{}
 	export := func(name string, st map[string]*torch.Tensor, meta map[string]string) error {
-		if err := safetensors.Save(filepath.Join(dir, name), st, meta); err != nil {
-			return err
-		}
-		outputs[name] = fileSHA256(filepath.Join(dir, name))
-		return nil
+		sum, _, err := saveHashed(filepath.Join(dir, name), st, meta)
+		outputs[name] = sum
+		return err
 	}
 	if err := export(EncodersFile, sys.StateDict("encoder"), map[string]string{"method": method, "stage": "pretrain"}); err != nil {
 		return "", err
@@ -210,10 +207,9 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := writeProbes(dir, probes); err != nil {
+		if outputs[ProbesFile], err = writeProbes(dir, probes); err != nil {
 			return "", err
 		}
-		outputs[ProbesFile] = fileSHA256(filepath.Join(dir, ProbesFile))
 		scalars := map[string]float64{}
 		for _, p := range probes {
 			scalars["probe/"+p.Features+"/"+p.Target+"/linear"] = p.Linear

@@ -1,6 +1,8 @@
 package train
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -122,13 +124,14 @@ func (e *Env) spread(sys *System, method string) map[string]float64 {
 	return out
 }
 
-// writeProbes saves probe results in a job folder.
-func writeProbes(dir string, probes []report.Probe) error {
+// writeProbes saves probe results in a job folder and returns the file's SHA-256.
+func writeProbes(dir string, probes []report.Probe) (string, error) {
 	b, err := json.MarshalIndent(probes, "", "  ")
 	if err != nil {
-		return err
+		return "", err
 	}
-	return fsutil.WriteFile(filepath.Join(dir, ProbesFile), b, 0o644)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), fsutil.WriteFile(filepath.Join(dir, ProbesFile), b, 0o644)
 }
 
 // ReadProbes loads a job's probe results (none when the file is absent).

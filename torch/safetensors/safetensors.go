@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 
@@ -39,19 +40,15 @@ const maxHeader = 100 << 20
 // Save writes tensors (and optional string metadata) to path atomically and durably: a partial file never
 // replaces a good one (see fsutil.WriteFile).
 func Save(path string, tensors map[string]*torch.Tensor, metadata map[string]string) error {
-	b, err := Encode(tensors, metadata)
-	if err != nil {
-		return err
-	}
-	if err := fsutil.WriteFile(path, b, 0o644); err != nil {
+	if err := fsutil.WriteWith(path, 0o644, func(w io.Writer) error { return EncodeTo(w, tensors, metadata) }); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}
 	return nil
 }
 
-// Encode renders tensors (and optional string metadata) in the safetensors format. Tensors are stored
+// EncodeTo writes tensors (and optional string metadata) to w in the safetensors format. Tensors are stored
 // contiguous on the host in name order.
-func Encode(tensors map[string]*torch.Tensor, metadata map[string]string) ([]byte, error) {
+func EncodeTo(w io.Writer, tensors map[string]*torch.Tensor, metadata map[string]string) error {
 	names := make([]string, 0, len(tensors))
 	for n := range tensors {
 		names = append(names, n)
@@ -67,11 +64,11 @@ func Encode(tensors map[string]*torch.Tensor, metadata map[string]string) ([]byt
 		var b []byte
 		var m torch.Meta
 		if err := torch.Catch(func() { m = t.Meta(); b = t.Bytes() }); err != nil {
-			return nil, fmt.Errorf("safetensors: %s: %w", n, err)
+			return fmt.Errorf("safetensors: %s: %w", n, err)
 		}
 		code, ok := codes[m.DType]
 		if !ok {
-			return nil, fmt.Errorf("safetensors: %s: dtype %v not supported", n, m.DType)
+			return fmt.Errorf("safetensors: %s: dtype %v not supported", n, m.DType)
 		}
 		start := int64(data.Len())
 		data.Write(b)
@@ -79,15 +76,19 @@ func Encode(tensors map[string]*torch.Tensor, metadata map[string]string) ([]byt
 	}
 	h, err := json.Marshal(header)
 	if err != nil {
-		return nil, fmt.Errorf("safetensors: header: %w", err)
+		return fmt.Errorf("safetensors: header: %w", err)
 	}
 	for len(h)%8 != 0 { // align the data section, as the reference writer does
 		h = append(h, ' ')
 	}
 	var n [8]byte
 	binary.LittleEndian.PutUint64(n[:], uint64(len(h)))
-	out := make([]byte, 0, 8+len(h)+data.Len())
-	return append(append(append(out, n[:]...), h...), data.Bytes()...), nil
+	for _, part := range [][]byte{n[:], h, data.Bytes()} {
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Load reads every tensor of a safetensors file into CPU tensors (outside any scope) with its metadata.
