@@ -56,15 +56,11 @@ func Synthetic(c SyntheticConfig) (*Dataset, error) {
 	if c.Version != 1 {
 		return syntheticV2(c)
 	}
-	switch {
-	case c.Classes < 2:
+	if c.Classes < 2 {
 		return nil, fmt.Errorf("synthetic.classes = %d: want at least 2", c.Classes)
-	case c.Size < 16:
-		return nil, fmt.Errorf("synthetic.size = %d: want at least 16 pixels", c.Size)
-	case c.Train < c.Classes || c.Test < c.Classes:
-		return nil, fmt.Errorf("synthetic.train = %d, synthetic.test = %d: want at least one sample per class (%d)", c.Train, c.Test, c.Classes)
-	case c.Noise < 0 || c.Noise > 1:
-		return nil, fmt.Errorf("synthetic.noise = %v: want a value in [0, 1]", c.Noise)
+	}
+	if err := c.checkSizes(); err != nil {
+		return nil, err
 	}
 	ds := &Dataset{Name: "synthetic", ClassNames: make([]string, c.Classes)}
 	for k := range c.Classes {
@@ -75,6 +71,19 @@ func Synthetic(c SyntheticConfig) (*Dataset, error) {
 		rgb, depth, labels := render(c, n, seed)
 		return rgb, depth, labels, nil
 	}), nil
+}
+
+// checkSizes checks what both versions need: the image size, a sample per class in each split, the noise.
+func (c SyntheticConfig) checkSizes() error {
+	switch {
+	case c.Size < 16:
+		return fmt.Errorf("synthetic.size = %d: want at least 16 pixels", c.Size)
+	case c.Train < c.Classes || c.Test < c.Classes:
+		return fmt.Errorf("synthetic.train = %d, synthetic.test = %d: want at least one sample per class (%d)", c.Train, c.Test, c.Classes)
+	case c.Noise < 0 || c.Noise > 1:
+		return fmt.Errorf("synthetic.noise = %v: want a value in [0, 1]", c.Noise)
+	}
+	return nil
 }
 
 // assemble renders the train and test splits (seeded from the config's seed) into ds and computes the

@@ -123,13 +123,8 @@ func syntheticV2(c SyntheticConfig) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case c.Size < 16:
-		return nil, fmt.Errorf("synthetic.size = %d: want at least 16 pixels", c.Size)
-	case c.Train < c.Classes || c.Test < c.Classes:
-		return nil, fmt.Errorf("synthetic.train = %d, synthetic.test = %d: want at least one sample per class (%d)", c.Train, c.Test, c.Classes)
-	case c.Noise < 0 || c.Noise > 1:
-		return nil, fmt.Errorf("synthetic.noise = %v: want a value in [0, 1]", c.Noise)
+	if err := c.checkSizes(); err != nil {
+		return nil, err
 	}
 	ds := &Dataset{Name: "synthetic-v2", ClassNames: make([]string, c.Classes), Design: &d}
 	for k := range c.Classes {
