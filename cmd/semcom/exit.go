@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/semcom/semcom/sweep"
 	"github.com/semcom/semcom/train"
 )
 
@@ -19,7 +20,7 @@ import (
 const (
 	exitOK      = 0
 	exitFailed  = 1 // anything else: I/O, a lock held by another process, a library error; may succeed on retry
-	exitInvalid = 2 // invalid config, flag or data: never worth retrying unchanged
+	exitInvalid = sweep.ExitInvalid // invalid config, flag or data: never worth retrying unchanged
 	// exitInternal is a panic (a bug); Go's default exit code for one, 2, would read as invalid input.
 	exitInternal = 70
 	// An interrupted run exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as shells do.
@@ -56,7 +57,7 @@ func exitCode(err error) int {
 	case errors.As(err, &inv):
 		return exitInvalid
 	case errors.As(err, new(*train.DivergedError)):
-		return 3 // a result, not a failure to retry (sweep.ExitDiverged)
+		return sweep.ExitDiverged // a result, not a failure to retry
 	}
 	return exitFailed
 }

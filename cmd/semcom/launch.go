@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -150,7 +151,7 @@ func withoutFlag(args []string, name string) []string {
 			i++
 			continue
 		}
-		if len(args[i]) > len(name) && args[i][:len(name)+1] == name+"=" {
+		if strings.HasPrefix(args[i], name+"=") {
 			continue
 		}
 		out = append(out, args[i])
