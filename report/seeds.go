@@ -111,9 +111,8 @@ func Aggregate(runs []RunResult, reference string) ([]SeedRow, []PairedRow, []Pr
 		ref := Setting{reference, k.LabelFraction, k.SNR}
 		var diffs []float64
 		for _, r := range runs {
-			a, b := find(r.Summary, ref), find(r.Summary, k)
-			if a != nil && b != nil && a.Diverged == "" && b.Diverged == "" {
-				diffs = append(diffs, float64(a.Selected)-float64(b.Selected))
+			if d, ok := selectedDiff(find(r.Summary, ref), find(r.Summary, k)); ok {
+				diffs = append(diffs, d)
 			}
 		}
 		if len(diffs) == 0 {
@@ -123,6 +122,15 @@ func Aggregate(runs []RunResult, reference string) ([]SeedRow, []PairedRow, []Pr
 		pairs = append(pairs, PairedRow{Setting: k, Reference: reference, Diff: d, Verdict: d.Verdict()})
 	}
 	return rows, pairs, aggregateProbes(runs), meanCurves(runs, order)
+}
+
+// selectedDiff is x − y of the test accuracy at the validation-selected epoch, when both jobs exist and
+// neither diverged.
+func selectedDiff(x, y *Summary) (float64, bool) {
+	if x == nil || y == nil || x.Diverged != "" || y.Diverged != "" {
+		return 0, false
+	}
+	return float64(x.Selected) - float64(y.Selected), true
 }
 
 func find(ss []Summary, k Setting) *Summary {
@@ -350,9 +358,8 @@ func Compare(a, b map[uint64]RunResult, labelA, labelB string) []PairedRow {
 		k := settingOf(sa)
 		var diffs []float64
 		for _, s := range seeds {
-			x, y := find(a[s].Summary, k), find(b[s].Summary, k)
-			if x != nil && y != nil && x.Diverged == "" && y.Diverged == "" {
-				diffs = append(diffs, float64(y.Selected)-float64(x.Selected))
+			if d, ok := selectedDiff(find(b[s].Summary, k), find(a[s].Summary, k)); ok {
+				diffs = append(diffs, d)
 			}
 		}
 		if len(diffs) == 0 {

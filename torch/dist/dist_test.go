@@ -54,16 +54,12 @@ func TestFromEnv(t *testing.T) {
 
 const globalBatch, inDim, outDim = 12, 8, 6
 
-// encoderGrads runs one Stage-I step of a linear encoder on rows [lo, hi) of a seeded global batch: two
+// encoderGradsBN runs one Stage-I step of a linear encoder on rows [lo, hi) of a seeded global batch: two
 // views, the features assembled into the global batch by gather (identity in a single process), Barlow
 // Twins + NT-Xent (whole-batch losses), backward, then reduce (the gradient all-reduce; nothing in a single
 // process). It returns the gradients, flattened in parameter order.
-func encoderGrads(initSeed uint64, lo, hi int64, prepare func([]*torch.Tensor), gather func(*torch.Tensor) *torch.Tensor, reduce func([]*torch.Tensor)) []float32 {
-	return encoderGradsBN(initSeed, lo, hi, prepare, gather, reduce, false, nil)
-}
-
-// encoderGradsBN is encoderGrads with a BatchNorm after the linear layer when bn is set (synchronised when
-// sync is given); the BN's running statistics follow the gradients in the result.
+// With bn a BatchNorm follows the linear layer (synchronised when sync is given); its running statistics
+// follow the gradients in the result.
 func encoderGradsBN(initSeed uint64, lo, hi int64, prepare func([]*torch.Tensor), gather func(*torch.Tensor) *torch.Tensor,
 	reduce func([]*torch.Tensor), bn bool, sync func(*torch.Tensor) *torch.Tensor) []float32 {
 	store := nn.NewStore()
@@ -94,6 +90,13 @@ func encoderGradsBN(initSeed uint64, lo, hi int64, prepare func([]*torch.Tensor)
 		out = append(out, norm.RunningVar.Float32s()...)
 	}
 	return out
+}
+
+// singleProcessGrads is the reference: the same step on the whole global batch in one process.
+func singleProcessGrads(bn bool) []float32 {
+	defer torch.LockThread()()
+	id := func(z *torch.Tensor) *torch.Tensor { return z }
+	return encoderGradsBN(10, 0, globalBatch, func([]*torch.Tensor) {}, id, func([]*torch.Tensor) {}, bn, nil)
 }
 
 // rankMain is one rank of TestGlobalBatchGradient, in a child process: DIST_MODE picks the exact recipe or
@@ -234,12 +237,7 @@ func TestGlobalBatchGradient(t *testing.T) {
 	if len(torch.DistBackends()) == 0 {
 		t.Skip("this shim has no distributed backend (Gloo headers were missing at build: 'make' installs libgloo-dev)")
 	}
-	var single []float32
-	func() {
-		defer torch.LockThread()()
-		id := func(z *torch.Tensor) *torch.Tensor { return z }
-		single = encoderGrads(10, 0, globalBatch, func([]*torch.Tensor) {}, id, func([]*torch.Tensor) {})
-	}()
+	single := singleProcessGrads(false)
 	for _, world := range []int{2, 3} {
 		for r, g := range ranks(t, world, "exact") {
 			if d := maxRelDiff(g, single); d > 1e-5 {
@@ -261,12 +259,7 @@ func TestSyncBatchNorm(t *testing.T) {
 	if len(torch.DistBackends()) == 0 {
 		t.Skip("this shim has no distributed backend (Gloo headers were missing at build: 'make' installs libgloo-dev)")
 	}
-	var single []float32
-	func() {
-		defer torch.LockThread()()
-		id := func(z *torch.Tensor) *torch.Tensor { return z }
-		single = encoderGradsBN(10, 0, globalBatch, func([]*torch.Tensor) {}, id, func([]*torch.Tensor) {}, true, nil)
-	}()
+	single := singleProcessGrads(true)
 	for _, world := range []int{2, 3} {
 		for r, g := range ranks(t, world, "syncbn") {
 			if d := maxRelDiff(g, single); d > 1e-5 {
