@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -234,7 +235,7 @@ func SeedsMarkdown(title string, runs int, rows []SeedRow, pairs []PairedRow, pr
 	if len(probes) > 0 {
 		var targets []string
 		for _, p := range probes {
-			if !containsString(targets, p.Target) {
+			if !slices.Contains(targets, p.Target) {
 				targets = append(targets, p.Target)
 			}
 		}
@@ -263,15 +264,6 @@ func SeedsMarkdown(title string, runs int, rows []SeedRow, pairs []PairedRow, pr
 		}
 	}
 	return b.String()
-}
-
-func containsString(s []string, x string) bool {
-	for _, y := range s {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // WriteSeeds aggregates runs and writes seeds-summary.md, .json and .csv and one accuracy-vs-rounds plot per

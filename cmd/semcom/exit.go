@@ -19,7 +19,7 @@ import (
 // Exit codes, a contract for scripts and schedulers (see README, "Exit codes").
 const (
 	exitOK      = 0
-	exitFailed  = 1 // anything else: I/O, a lock held by another process, a library error; may succeed on retry
+	exitFailed  = 1                 // anything else: I/O, a lock held by another process, a library error; may succeed on retry
 	exitInvalid = sweep.ExitInvalid // invalid config, flag or data: never worth retrying unchanged
 	// exitInternal is a panic (a bug); Go's default exit code for one, 2, would read as invalid input.
 	exitInternal = 70

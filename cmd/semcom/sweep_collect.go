@@ -44,6 +44,7 @@ left out and listed.`,
 			}
 			var labels []string
 			groups := map[string][]report.RunResult{}
+			seeds := map[string]map[uint64]report.RunResult{} // the same runs by seed, for pairing points
 			var missing []string
 			for _, pt := range p.Points {
 				r, incomplete := pointResult(p, pt)
@@ -55,6 +56,10 @@ left out and listed.`,
 					labels = append(labels, pt.Label())
 				}
 				groups[pt.Label()] = append(groups[pt.Label()], r)
+				if seeds[pt.Label()] == nil {
+					seeds[pt.Label()] = map[uint64]report.RunResult{}
+				}
+				seeds[pt.Label()][pt.Seed] = r
 			}
 			type pointJSON struct {
 				Point  string             `json:"point"`
@@ -85,10 +90,10 @@ left out and listed.`,
 			}
 			// Points against the first (an ablation's baseline), seed by seed.
 			if len(labels) > 1 {
-				base := bySeed(groups[labels[0]])
+				base := seeds[labels[0]]
 				fmt.Fprintf(&md, "\n## Points against %s (paired by seed; test accuracy at the val-selected epoch, points)\n", labels[0])
 				for _, label := range labels[1:] {
-					rows := report.Compare(base, bySeed(groups[label]), labels[0], label)
+					rows := report.Compare(base, seeds[label], labels[0], label)
 					if len(rows) > 0 {
 						md.WriteString("\n" + report.CompareMarkdown("### "+label, rows, label))
 					}
@@ -164,17 +169,4 @@ func pointResult(p *sweep.Plan, pt *sweep.Point) (report.RunResult, string) {
 	}
 	r.Summary = report.Summarize(r.Curves)
 	return r, ""
-}
-
-// bySeed indexes a point's runs by their seed (the Dir that pointResult gives them ends in "seed N").
-func bySeed(runs []report.RunResult) map[uint64]report.RunResult {
-	out := map[uint64]report.RunResult{}
-	for _, r := range runs {
-		var seed uint64
-		if i := strings.LastIndex(r.Dir, "seed "); i >= 0 {
-			fmt.Sscan(r.Dir[i+5:], &seed)
-		}
-		out[seed] = r
-	}
-	return out
 }
