@@ -194,6 +194,10 @@ type Performance struct {
 	AMP          string `mapstructure:"amp" yaml:"amp"`
 	ChannelsLast string `mapstructure:"channels_last" yaml:"channels_last"`
 	SyncEvery    int    `mapstructure:"sync_every" yaml:"sync_every"`
+	// Data parallelism: average gradients in buckets all-reduced while the backward runs (DDP's overlap),
+	// or in one all-reduce after it; the averages are the same.
+	OverlapGradReduce bool    `mapstructure:"overlap_grad_reduce" yaml:"overlap_grad_reduce"`
+	GradBucketMB      float64 `mapstructure:"grad_bucket_mb" yaml:"grad_bucket_mb"`
 }
 
 // Eval configures evaluation.

@@ -13,7 +13,8 @@ import (
 
 // NotHashed are the keys that say where and how a run executes, not what it computes: a run may be resumed
 // with other values for them. Everything else is part of the config hash.
-var NotHashed = []string{"name", "out", "device", "threads", "performance.sync_every", "checkpoint.every", "tracking"}
+var NotHashed = []string{"name", "out", "device", "threads", "performance.sync_every",
+	"performance.overlap_grad_reduce", "performance.grad_bucket_mb", "checkpoint.every", "tracking"}
 
 // Flat lists every key of the resolved experiment with its value in YAML flow form ("channel.snrs_db" →
 // "[0, 10]").

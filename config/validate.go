@@ -205,6 +205,7 @@ func (e *Experiment) Validate() error {
 	c.oneOf("performance.amp", e.Perf.AMP, "auto", "on", "off")
 	c.oneOf("performance.channels_last", e.Perf.ChannelsLast, "auto", "on", "off")
 	c.atLeast("performance.sync_every", e.Perf.SyncEvery, 0)
+	c.positive("performance.grad_bucket_mb", e.Perf.GradBucketMB)
 	c.atLeast("eval.batch", e.Eval.Batch, 1)
 	c.atLeast("eval.every", e.Eval.Every, 1)
 	c.atLeast("eval.noise_draws", e.Eval.NoiseDraws, 1)

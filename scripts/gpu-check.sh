@@ -79,6 +79,27 @@ step "pre-training and fine-tuning steps never wait for the GPU" build/bin/semco
 section "memory: 1000 fine-tuning steps at paper scale"
 step "GPU memory flat over 1000 steps" build/bin/semcom bench --device cuda --size 224 --width 64 --batch 64 --step finetune --steps 1000 --repeats 1 --warmup 20 --check-flat --check-sync
 
+section "data parallel over NCCL: 2 ranks on 2 GPUs against 1 process (same global batch)"
+if [ "$(nvidia-smi -L 2>/dev/null | wc -l)" -ge 2 ]; then
+  ddp=(run -c configs/demo.yaml --device cuda --out /tmp/ddp --overwrite --log-level warn --set pretrain.epochs=3
+    --set finetune.epochs=2 --set 'methods=[proposed,supervised]' --set 'channel.snrs_db=[10]' --set probe.enabled=false --set 'tracking=[]')
+  for n in 1 2; do
+    t0=$(date +%s.%N)
+    step "protocol on $n GPU(s)" timeout 150 build/bin/semcom "${ddp[@]}" --name "n$n" --nproc-per-node "$n"
+    echo "wall time on $n GPU(s): $(echo "$(date +%s.%N) - $t0" | bc) s"
+  done
+  # cuDNN and bf16 make GPU runs non-bitwise: the first epoch's loss must agree to 1% (a 1/world-size bug is 50%).
+  step "2 GPUs: first pre-training epoch's loss within 1% of 1 GPU's" $PY - <<'PY'
+import csv, sys
+loss = lambda n: float(next(csv.DictReader(open(f"/tmp/ddp/n{n}/pretrain/proposed/metrics.csv")))["train_loss"])
+a, b = loss(1), loss(2)
+print(f"first-epoch loss: 1 GPU {a:.5f}, 2 GPUs {b:.5f}")
+sys.exit(abs(a - b) > 0.01 * abs(a))
+PY
+else
+  echo "one GPU: NCCL runs at world size 1 only (TestNCCLWorldSizeOne, in the torch tests above)"
+fi
+
 section result
 echo "failures: $fails"
 exit $((fails > 0))

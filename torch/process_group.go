@@ -96,3 +96,51 @@ func (g *ProcessGroup) Broadcast(t *Tensor, root int) error {
 
 // Barrier waits until every rank has reached it.
 func (g *ProcessGroup) Barrier() error { return checkErr(C.tg_dist_barrier(g.d), "Barrier") }
+
+// GradReducer averages parameter gradients over the ranks while the backward pass runs, as DDP's reducer
+// does: buckets of parameters (reverse order) are all-reduced from autograd hooks as soon as their last
+// gradient exists; Finish, after each backward, waits for them and writes the averages back. Every rank must
+// build it over the same parameters and run the same backward.
+type GradReducer struct {
+	r C.tg_reducer
+}
+
+// NewGradReducer hooks params (leaves that require a gradient) into buckets of at most bucketBytes.
+func (g *ProcessGroup) NewGradReducer(params []*Tensor, bucketBytes int64) (*GradReducer, error) {
+	hs := handles(params, "NewGradReducer")
+	var r C.tg_reducer
+	if err := checkErr(C.tg_dist_reducer_new(g.d, hp(hs), C.int(len(hs)), C.int64_t(bucketBytes), &r), "NewGradReducer"); err != nil {
+		return nil, err
+	}
+	keepAll(params)
+	return &GradReducer{r: r}, nil
+}
+
+// Finish completes the reduction of the backward pass just run: the remaining buckets are launched (zeros
+// for parameters it did not reach), all are awaited, and every defined gradient becomes the ranks' mean.
+func (r *GradReducer) Finish() error {
+	return checkErr(C.tg_dist_reducer_finish(r.r), "GradReducer.Finish")
+}
+
+// ReducerStats counts a reducer's work: its buckets, and the bucket all-reduces launched so far, of which
+// Early were launched from a hook during a backward pass (overlapped) rather than by Finish.
+type ReducerStats struct {
+	Buckets         int
+	Launched, Early int64
+}
+
+// Stats reports the reducer's counts.
+func (r *GradReducer) Stats() ReducerStats {
+	var b C.int
+	var l, e C.int64_t
+	C.tg_dist_reducer_stats(r.r, &b, &l, &e)
+	return ReducerStats{Buckets: int(b), Launched: int64(l), Early: int64(e)}
+}
+
+// Close removes the hooks and frees the buckets.
+func (r *GradReducer) Close() {
+	if r != nil && r.r != nil {
+		C.tg_dist_reducer_free(r.r)
+		r.r = nil
+	}
+}

@@ -177,4 +177,22 @@ func TestNCCLWorldSizeOne(t *testing.T) {
 	if got := w.Grad().ToDevice(CPU).Float32s(); got[2] != 6 {
 		t.Fatalf("gradient through the NCCL all-reduce: %v, want [2 4 6]", got)
 	}
+	// The overlapped gradient all-reduce: its hooks fire on autograd's CUDA device thread.
+	a := FromSlice([]float32{1, 2}).ToDevice(dev).RequiresGrad_(true)
+	b := FromSlice([]float32{3}).ToDevice(dev).RequiresGrad_(true)
+	r, err := g.NewGradReducer([]*Tensor{a, b}, 4) // a bucket each
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	a.Mul(b).Sum().Backward()
+	if err := r.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if ga, gb := a.Grad().ToDevice(CPU).Float32s(), b.Grad().ToDevice(CPU).Float32s(); ga[1] != 3 || gb[0] != 3 {
+		t.Fatalf("gradients after the NCCL reducer: %v %v, want [3 3] [3]", ga, gb)
+	}
+	if st := r.Stats(); st.Buckets != 2 || st.Early != 2 {
+		t.Fatalf("NCCL reducer: %+v, want 2 buckets both launched during the backward", st)
+	}
 }

@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define TG_ABI_VERSION 3
+#define TG_ABI_VERSION 4
 #define TG_API __attribute__((visibility("default")))
 
 typedef struct tg_tensor_s *tg_tensor;
@@ -224,6 +224,14 @@ TG_API tg_error tg_dist_all_reduce_sum_grad(tg_dist d, tg_tensor t, tg_tensor *o
 TG_API tg_error tg_dist_all_gather(tg_dist d, tg_tensor t, tg_tensor *out);  /* the ranks' tensors along dim 0 */
 TG_API tg_error tg_dist_broadcast(tg_dist d, tg_tensor t, int root);        /* in place */
 TG_API tg_error tg_dist_barrier(tg_dist d);
+/* A gradient reducer (DDP's): buckets of at most bucket_bytes over params (leaves that require a gradient),
+ * all-reduced from autograd hooks while the backward runs. After each backward, finish waits and leaves every
+ * defined gradient averaged over the ranks. stats: buckets, launched (all steps), early (of which from a hook). */
+typedef struct tg_reducer_s *tg_reducer;
+TG_API tg_error tg_dist_reducer_new(tg_dist d, const tg_tensor *params, int n, int64_t bucket_bytes, tg_reducer *out);
+TG_API tg_error tg_dist_reducer_finish(tg_reducer r);
+TG_API void tg_dist_reducer_stats(tg_reducer r, int *buckets, int64_t *launched, int64_t *early);
+TG_API void tg_dist_reducer_free(tg_reducer r);
 
 #ifdef __cplusplus
 }

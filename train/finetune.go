@@ -222,7 +222,10 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 	defer bar.Finish()
 	bar.Add(startEpoch*spe, "")
 	steps := &stageSteps{stage: "finetune", method: job.Method, opt: opt, params: params, sched: sched, total: total,
-		clip: x.Finetune.GradClip, data: gens["data"], n: n, batch: batch, bar: bar}
+		clip: x.Finetune.GradClip, grads: e.gradSync(params), data: gens["data"], n: n, batch: batch, bar: bar}
+	if steps.grads != nil {
+		defer steps.grads.Close()
+	}
 	lossOf := func(ix *torch.Tensor) *torch.Tensor {
 		snr := job.TrainSNR
 		if len(rng) == 2 {
@@ -275,6 +278,9 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		if stop {
 			return metrics.Rows, ErrStopped
 		}
+	}
+	if steps.grads != nil {
+		log.Debugf("gradients: %s", steps.grads)
 	}
 	return metrics.Rows, nil
 }

@@ -145,7 +145,10 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 	defer bar.Finish()
 	bar.Add(startEpoch*spe, "")
 	steps := &stageSteps{stage: "pretrain", method: method, opt: opt, params: params, sched: sched, total: total,
-		clip: x.Pretrain.GradClip, data: gens["data"], n: n, batch: batch, bar: bar}
+		clip: x.Pretrain.GradClip, grads: e.gradSync(params), data: gens["data"], n: n, batch: batch, bar: bar}
+	if steps.grads != nil {
+		defer steps.grads.Close()
+	}
 	lossOf := func(ix *torch.Tensor) *torch.Tensor {
 		xs, _ := e.Data.Train.Batch(ix)
 		return e.pretrainBatchLoss(sys, method, xs, aug, size, gens["augment"])
@@ -224,6 +227,9 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 	}
 	if len(metrics.Rows) > 0 {
 		log.Infof("done: %d epochs, final loss %.4f, %.0fs", x.Pretrain.Epochs, metrics.Rows[len(metrics.Rows)-1].Loss, clk.seconds())
+	}
+	if steps.grads != nil {
+		log.Debugf("gradients: %s", steps.grads)
 	}
 	return out, e.barrier()
 }

@@ -31,6 +31,20 @@ func (e *Env) speed() speed {
 	return s
 }
 
+// gradSync is how a data-parallel stage averages the gradients of params (performance.overlap_grad_reduce,
+// performance.grad_bucket_mb); nil in a single process. Close it when the stage ends.
+func (e *Env) gradSync(params []*torch.Tensor) dist.GradSync {
+	if e.Group == nil {
+		return nil
+	}
+	p := e.Exp.Perf
+	s, err := dist.NewGradSync(e.Group, params, p.OverlapGradReduce, int64(p.GradBucketMB*(1<<20)))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
 // prepare puts a system on the device in the layout the speed settings ask for; in a data-parallel job
 // every rank takes rank 0's tensors and, with model.sync_bn, synchronises its BatchNorms.
 func (e *Env) prepare(sys *System) {
@@ -134,12 +148,13 @@ func augmentView(aug data.Augment, g *torch.Generator, geos []data.Geometry, v i
 }
 
 // update back-propagates l and steps the optimiser, clipping the total gradient norm first when clip > 0
-// (without a host synchronisation; a non-finite gradient shows up in the next loss read).
-func update(o optim.Optimizer, params []*torch.Tensor, l *torch.Tensor, clip float64, g *torch.ProcessGroup) {
+// (without a host synchronisation; a non-finite gradient shows up in the next loss read). In a data-parallel
+// run grads averages the gradients over the ranks (nil in a single process).
+func update(o optim.Optimizer, params []*torch.Tensor, l *torch.Tensor, clip float64, grads dist.GradSync) {
 	o.ZeroGrad()
 	l.Backward()
-	if g != nil {
-		if err := dist.AllReduceGrads(g, params); err != nil {
+	if grads != nil {
+		if err := grads.AfterBackward(); err != nil {
 			panic(err)
 		}
 	}
@@ -193,6 +208,7 @@ type stageSteps struct {
 	sched         optim.Schedule
 	total         int // optimiser steps of the whole stage, for the schedule
 	clip          float64
+	grads         dist.GradSync    // averages gradients over the ranks; nil in a single process
 	data          *torch.Generator // draws each epoch's batches
 	n, batch      int64
 	bar           *progress.Bar
@@ -213,7 +229,7 @@ func (e *Env) epoch(s *stageSteps, epoch int, step *int, lossOf func(ix *torch.T
 			lr = s.sched.At(*step, s.total)
 			s.opt.SetLR(lr)
 			l := lossOf(ix)
-			update(s.opt, s.params, l, s.clip, e.Group)
+			update(s.opt, s.params, l, s.clip, s.grads)
 			lossV, ok = meter.add(l)
 		})
 		ix.Free()

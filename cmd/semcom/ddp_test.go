@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -87,9 +88,24 @@ func TestDataParallelMatchesSingleProcess(t *testing.T) {
 	jobs := []string{"pretrain/proposed", "pretrain/simclr", "pretrain/barlow", "finetune/proposed-labels100-snr5",
 		"finetune/simclr-labels100-snr5", "finetune/barlow-labels100-snr5", "finetune/supervised-labels100-snr5"}
 	one := run("one", all...)
-	sameMetrics(t, one, run("two", append(all, "--nproc-per-node", "2")...), jobs)
+	// Gradients: all-reduced in ~10 KB buckets during the backward here, in one all-reduce after it for the
+	// cross-modal pair, in one 25 MB bucket (the default) on 3 ranks.
+	msg, code := semcom(t, nil, ddpArgs(out, "two", append(all, "--nproc-per-node", "2", "--set", "performance.grad_bucket_mb=0.01", "--log-level", "debug")...)...)
+	if code != 0 {
+		t.Fatalf("two: exit %d\n%s", code, msg)
+	}
+	sameMetrics(t, one, filepath.Join(out, "two"), jobs)
+	overlapped := regexp.MustCompile(`gradients: (\d+) buckets; (\d+) of (\d+) bucket all-reduces launched during the backward pass`).FindAllStringSubmatch(msg, -1)
+	if len(overlapped) != len(jobs) {
+		t.Fatalf("%d stages report their gradient buckets, want %d:\n%s", len(overlapped), len(jobs), msg)
+	}
+	for _, m := range overlapped {
+		if m[1] == "1" || m[2] != m[3] || m[2] == "0" {
+			t.Errorf("%s: want several buckets, every all-reduce launched during the backward", m[0])
+		}
+	}
 	cross := []string{"--set", "methods=[simclr,barlow]", "--set", "pretrain.simclr.pairing=cross", "--set", "pretrain.barlow.pairing=cross"}
-	sameMetrics(t, run("cross1", cross...), run("cross2", append(cross, "--nproc-per-node", "2")...), jobs[1:3])
+	sameMetrics(t, run("cross1", cross...), run("cross2", append(cross, "--nproc-per-node", "2", "--set", "performance.overlap_grad_reduce=false")...), jobs[1:3])
 	three := []string{"--set", "pretrain.batch=12", "--set", "finetune.batch=12"} // proposed and supervised
 	sameMetrics(t, run("three1", three...), run("three3", append(three, "--nproc-per-node", "3")...), []string{jobs[0], jobs[3], jobs[6]})
 

@@ -206,6 +206,45 @@ func AllReduceGrads(g *torch.ProcessGroup, params []*torch.Tensor) error {
 	return nil
 }
 
+// GradSync averages the parameter gradients over the ranks once per step, after the backward pass; String
+// says how, with what it has counted.
+type GradSync interface {
+	AfterBackward() error
+	Close()
+	String() string
+}
+
+// NewGradSync returns the gradient averaging of a data-parallel step over params: with overlap, buckets of
+// at most bucketBytes all-reduced from autograd hooks during the backward pass (torch.GradReducer, as DDP
+// does); without, one flat all-reduce after it (AllReduceGrads). The averages are the same.
+func NewGradSync(g *torch.ProcessGroup, params []*torch.Tensor, overlap bool, bucketBytes int64) (GradSync, error) {
+	if !overlap {
+		return afterBackward{g, params}, nil
+	}
+	r, err := g.NewGradReducer(params, bucketBytes)
+	if err != nil {
+		return nil, err
+	}
+	return overlapped{r}, nil
+}
+
+type afterBackward struct {
+	g      *torch.ProcessGroup
+	params []*torch.Tensor
+}
+
+func (a afterBackward) AfterBackward() error { return AllReduceGrads(a.g, a.params) }
+func (afterBackward) Close()                 {}
+func (afterBackward) String() string         { return "one all-reduce after each backward pass" }
+
+type overlapped struct{ *torch.GradReducer }
+
+func (o overlapped) AfterBackward() error { return o.Finish() }
+func (o overlapped) String() string {
+	s := o.Stats()
+	return fmt.Sprintf("%d buckets; %d of %d bucket all-reduces launched during the backward pass", s.Buckets, s.Early, s.Launched)
+}
+
 // Broadcast copies rank root's tensors (the initial parameters) to every rank, in place.
 func Broadcast(g *torch.ProcessGroup, ts []*torch.Tensor, root int) error {
 	for _, t := range ts {

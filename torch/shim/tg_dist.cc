@@ -6,9 +6,14 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 
 #include "tg_internal.h"
 
@@ -58,6 +63,129 @@ struct AllReduceSumFn : public torch::autograd::Function<AllReduceSumFn> {
     at::Tensor g = grads[0].detach().clone(at::MemoryFormat::Contiguous);
     all_reduce_sum(d, g);
     return {g, at::Tensor()};
+  }
+};
+}  // namespace
+
+// The gradient all-reduce overlapped with the backward pass, as DDP's reducer does it: parameters are packed
+// into buckets in reverse order (the order the backward produces their gradients); a post-hook on each
+// parameter's gradient accumulator copies its gradient into its bucket, and the bucket whose last gradient
+// arrived is all-reduced asynchronously while the backward goes on. Buckets are launched in index order, so
+// every rank issues the same collectives in the same order. finish() launches what is left (parameters the
+// backward did not reach count as zeros), waits, and writes the averages back.
+struct tg_reducer_s {
+  struct Slot {
+    int bucket;
+    int64_t offset, numel;
+    bool ready = false;
+  };
+  struct Bucket {
+    at::Tensor flat;
+    int size = 0, pending = 0;
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+  tg_dist d = nullptr;
+  std::vector<at::Tensor> params;
+  std::vector<Slot> slots;
+  std::vector<Bucket> buckets;
+  // The accumulators are held here: the parameter keeps only a weak reference, and a hook on an accumulator
+  // that autograd recreates would never fire.
+  std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks;
+  std::mutex mu;  // hooks run on autograd's threads (the device threads on CUDA)
+  size_t next = 0;
+  int64_t launched = 0, early = 0;
+  std::string failure;
+
+  void launch_ready(bool in_backward) {
+    while (next < buckets.size() && buckets[next].pending == 0) {
+      auto &b = buckets[next++];
+      std::vector<at::Tensor> v{b.flat};
+      c10d::AllreduceOptions o;
+      o.reduceOp = c10d::ReduceOp::SUM;
+      o.timeout = d->timeout;
+      b.work = with(d, [&](auto &pg) { return pg.allreduce(v, o); });
+      launched++;
+      if (in_backward) early++;
+    }
+  }
+
+  // fill copies parameter i's gradient (zeros where it has none) into its bucket.
+  void fill(size_t i) {
+    auto &s = slots[i];
+    at::NoGradGuard no_grad;
+    at::Tensor dst = buckets[s.bucket].flat.narrow(0, s.offset, s.numel);
+    const at::Tensor &g = params[i].grad();
+    if (g.defined()) {
+      dst.copy_(g.reshape(-1));
+    } else {
+      dst.zero_();
+    }
+    s.ready = true;
+    buckets[s.bucket].pending--;
+  }
+
+  void ready(size_t i) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (slots[i].ready) {
+      if (failure.empty()) failure = "parameter " + std::to_string(i) + "'s gradient arrived twice before the reduction (a backward pass without finish?)";
+      return;
+    }
+    try {
+      fill(i);
+      launch_ready(true);
+    } catch (const std::exception &e) {
+      if (failure.empty()) failure = e.what();
+    }
+  }
+
+  void finish() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::string err = failure;
+    try {
+      if (err.empty()) {
+        for (size_t i = 0; i < slots.size(); i++)
+          if (!slots[i].ready) fill(i);
+        launch_ready(false);
+      }
+      // Waited even after a failure: no collective may still write a bucket when the next backward fills it.
+      for (auto &b : buckets)
+        if (b.work) wait(b.work, d->timeout);
+      if (err.empty()) {
+        at::NoGradGuard no_grad;
+        for (auto &b : buckets) b.flat.div_(d->size);
+        for (size_t i = 0; i < slots.size(); i++) {
+          at::Tensor &g = params[i].mutable_grad();
+          if (g.defined()) g.copy_(buckets[slots[i].bucket].flat.narrow(0, slots[i].offset, slots[i].numel).view(g.sizes()));
+        }
+      }
+    } catch (const std::exception &e) {
+      err = e.what();
+    }
+    // Ready for the next step whatever happened: the next backward starts from empty buckets.
+    for (auto &s : slots) s.ready = false;
+    for (auto &b : buckets) {
+      b.pending = b.size;
+      b.work.reset();
+    }
+    next = 0;
+    failure.clear();
+    if (!err.empty()) throw std::runtime_error(err);
+  }
+
+  ~tg_reducer_s() {
+    for (auto &h : hooks) h.first->del_post_hook(h.second);
+  }
+};
+
+namespace {
+struct GradReadyHook : public torch::autograd::FunctionPostHook {
+  tg_reducer r;
+  size_t index;
+  GradReadyHook(tg_reducer r, size_t index) : r(r), index(index) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list &outputs,
+                                            const torch::autograd::variable_list & /*inputs*/) override {
+    r->ready(index);
+    return outputs;
   }
 };
 }  // namespace
@@ -135,6 +263,53 @@ tg_error tg_dist_broadcast(tg_dist d, tg_tensor t, int root) {
     wait(with(d, [&](auto &pg) { return pg.broadcast(v, o); }), d->timeout);
   });
 }
+
+tg_error tg_dist_reducer_new(tg_dist d, const tg_tensor *params, int n, int64_t bucket_bytes, tg_reducer *out) {
+  GUARD({
+    auto r = std::make_unique<tg_reducer_s>();
+    r->d = d;
+    r->params = tg::list(params, n);
+    r->slots.resize(r->params.size());
+    // Reverse order, a new bucket when the current one is full or the dtype/device changes.
+    int64_t filled = 0;
+    for (int i = n - 1; i >= 0; i--) {
+      const at::Tensor &p = r->params[i];
+      if (!p.requires_grad()) throw std::invalid_argument("parameter " + std::to_string(i) + " does not require a gradient");
+      int64_t bytes = p.numel() * static_cast<int64_t>(p.element_size());
+      bool fresh = r->buckets.empty() || filled + bytes > bucket_bytes ||
+                   r->buckets.back().flat.scalar_type() != p.scalar_type() || r->buckets.back().flat.device() != p.device();
+      if (fresh) {
+        r->buckets.push_back({});
+        r->buckets.back().flat = at::empty({0}, p.options().requires_grad(false));
+        filled = 0;
+      }
+      auto &b = r->buckets.back();
+      r->slots[i] = {static_cast<int>(r->buckets.size() - 1), b.flat.numel(), p.numel()};
+      b.flat = at::empty({b.flat.numel() + p.numel()}, b.flat.options());
+      b.size++;
+      filled += bytes;
+    }
+    for (auto &b : r->buckets) b.pending = b.size;
+    for (int i = 0; i < n; i++) {
+      auto acc = torch::autograd::impl::grad_accumulator(r->params[i]);
+      if (!acc) throw std::invalid_argument("parameter " + std::to_string(i) + " is not a leaf");
+      uintptr_t key = acc->add_post_hook(std::make_unique<GradReadyHook>(r.get(), static_cast<size_t>(i)));
+      r->hooks.emplace_back(std::move(acc), key);
+    }
+    *out = r.release();
+  });
+}
+
+tg_error tg_dist_reducer_finish(tg_reducer r) { GUARD(r->finish()); }
+
+void tg_dist_reducer_stats(tg_reducer r, int *buckets, int64_t *launched, int64_t *early) {
+  std::lock_guard<std::mutex> lock(r->mu);
+  *buckets = static_cast<int>(r->buckets.size());
+  *launched = r->launched;
+  *early = r->early;
+}
+
+void tg_dist_reducer_free(tg_reducer r) { delete r; }
 
 tg_error tg_dist_barrier(tg_dist d) {
   GUARD({

@@ -17,4 +17,8 @@ tg_error tg_dist_all_reduce_sum_grad(tg_dist, tg_tensor, tg_tensor *) { return n
 tg_error tg_dist_all_gather(tg_dist, tg_tensor, tg_tensor *) { return none(); }
 tg_error tg_dist_broadcast(tg_dist, tg_tensor, int) { return none(); }
 tg_error tg_dist_barrier(tg_dist) { return none(); }
+tg_error tg_dist_reducer_new(tg_dist, const tg_tensor *, int, int64_t, tg_reducer *) { return none(); }
+tg_error tg_dist_reducer_finish(tg_reducer) { return none(); }
+void tg_dist_reducer_stats(tg_reducer, int *buckets, int64_t *launched, int64_t *early) { *buckets = 0, *launched = 0, *early = 0; }
+void tg_dist_reducer_free(tg_reducer) {}
 }
