@@ -271,25 +271,28 @@ tg_error tg_dist_reducer_new(tg_dist d, const tg_tensor *params, int n, int64_t 
     r->params = tg::list(params, n);
     r->slots.resize(r->params.size());
     // Reverse order, a new bucket when the current one is full or the dtype/device changes.
-    int64_t filled = 0;
+    std::vector<int64_t> numel;  // per bucket
+    std::vector<int> first;      // per bucket: its first parameter, whose options it takes
     for (int i = n - 1; i >= 0; i--) {
       const at::Tensor &p = r->params[i];
       if (!p.requires_grad()) throw std::invalid_argument("parameter " + std::to_string(i) + " does not require a gradient");
-      int64_t bytes = p.numel() * static_cast<int64_t>(p.element_size());
-      bool fresh = r->buckets.empty() || filled + bytes > bucket_bytes ||
-                   r->buckets.back().flat.scalar_type() != p.scalar_type() || r->buckets.back().flat.device() != p.device();
+      bool fresh = numel.empty() ||
+                   (numel.back() + p.numel()) * static_cast<int64_t>(p.element_size()) > bucket_bytes ||
+                   r->params[first.back()].scalar_type() != p.scalar_type() || r->params[first.back()].device() != p.device();
       if (fresh) {
-        r->buckets.push_back({});
-        r->buckets.back().flat = at::empty({0}, p.options().requires_grad(false));
-        filled = 0;
+        numel.push_back(0);
+        first.push_back(i);
+        r->buckets.emplace_back();
       }
-      auto &b = r->buckets.back();
-      r->slots[i] = {static_cast<int>(r->buckets.size() - 1), b.flat.numel(), p.numel()};
-      b.flat = at::empty({b.flat.numel() + p.numel()}, b.flat.options());
-      b.size++;
-      filled += bytes;
+      r->slots[i] = {static_cast<int>(numel.size() - 1), numel.back(), p.numel()};
+      numel.back() += p.numel();
+      r->buckets.back().size++;
     }
-    for (auto &b : r->buckets) b.pending = b.size;
+    for (size_t k = 0; k < r->buckets.size(); k++) {
+      auto &b = r->buckets[k];
+      b.flat = at::empty({numel[k]}, r->params[first[k]].options().requires_grad(false));
+      b.pending = b.size;
+    }
     for (int i = 0; i < n; i++) {
       auto acc = torch::autograd::impl::grad_accumulator(r->params[i]);
       if (!acc) throw std::invalid_argument("parameter " + std::to_string(i) + " is not a leaf");
