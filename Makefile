@@ -130,13 +130,13 @@ bench: $(BIN_DIR)/semcom deps-bench
 # slurmd, slurm-client and munge; as root), an independent TensorBoard event reader (protoc, Debian's
 # python3-protobuf and python3-crc32c) and tmux for the terminal test.
 TEST_PKGS := slurmctld slurmd slurm-client munge protobuf-compiler python3-protobuf python3-crc32c tmux
-deps-test:
+deps-test: deps # after deps: two apt-gets at once would race for its lock (make runs -j)
 	@dpkg -s $(TEST_PKGS) >/dev/null 2>&1 || { \
 	  echo "installing $(TEST_PKGS) for the tests (apt-get)"; (apt-get update -qq || true) && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PKGS) >/dev/null || \
 	  echo "warning: could not install them here; the tests that need them skip and say why"; }
 
-deps-bench:
+deps-bench: deps
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { (apt-get update -qq || true) && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch; }
 

@@ -31,6 +31,8 @@ for suite in "${suites[@]}"; do
   git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$r/src"
   mountpoint -q "$r/proc" || mount -t proc proc "$r/proc"
   mountpoint -q "$r/dev" || mount --bind /dev "$r/dev"
+  mountpoint -q "$r/dev/pts" || mount --bind /dev/pts "$r/dev/pts"   # tmux's test needs ptys
+  mountpoint -q "$r/sys" || mount -t sysfs sysfs "$r/sys"            # slurmd reads the CPU topology
   echo "== $suite: $(chroot "$r" dpkg-query -W -f '${Package} ${Version}' libtorch-dev), $(chroot "$r" g++ --version | head -1)"
   if chroot "$r" /bin/bash -c 'cd /src && export PATH=/usr/local/go/bin:$PATH HOME=/root GOTOOLCHAIN=local GOPROXY=off && make test'; then
     echo "PASS $suite"
@@ -38,6 +40,6 @@ for suite in "${suites[@]}"; do
     echo "FAIL $suite"
     fails=$((fails + 1))
   fi
-  umount "$r/dev" "$r/proc" || true
+  umount "$r/dev/pts" "$r/sys" "$r/dev" "$r/proc" || true
 done
 exit $((fails > 0))

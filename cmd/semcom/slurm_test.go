@@ -77,6 +77,11 @@ NodeName=%[1]s NodeAddr=127.0.0.1 CPUs=2 RealMemory=8000 Gres=gpu:2 State=UNKNOW
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 `, node, dir, freePort(t), freePort(t))
 	os.WriteFile(conf, []byte(body), 0o644)
+	// From 23.x slurmd loads a cgroup plugin even with proctrack/linuxproc and task/none, and fails where no
+	// cgroup file system is mounted (containers, chroots): disable it there.
+	if entries, _ := os.ReadDir("/sys/fs/cgroup"); len(entries) == 0 {
+		os.WriteFile(filepath.Join(dir, "cgroup.conf"), []byte("CgroupPlugin=disabled\n"), 0o644)
+	}
 	os.WriteFile(filepath.Join(dir, "gres.conf"), []byte(fmt.Sprintf("NodeName=%s Name=gpu File=%s/nvidia[0-1]\n", node, dir)), 0o644)
 	env := []string{"SLURM_CONF=" + conf}
 	run := func(name string, args ...string) (string, error) {
@@ -114,8 +119,9 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 			break
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "log", "slurmctld.log"))
-			t.Fatalf("the node did not become idle (state %q):\n%s", state, log)
+			ctld, _ := os.ReadFile(filepath.Join(dir, "log", "slurmctld.log"))
+			d, _ := os.ReadFile(filepath.Join(dir, "log", "slurmd.log"))
+			t.Fatalf("the node did not become idle (state %q):\nslurmctld.log:\n%s\nslurmd.log:\n%s", state, ctld, d)
 		}
 		if strings.HasPrefix(state, "down") || strings.HasPrefix(state, "drain") || state == "inval" {
 			run("scontrol", "update", "nodename="+node, "state=resume")

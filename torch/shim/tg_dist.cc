@@ -14,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "tg_internal.h"
 
@@ -89,8 +90,9 @@ struct tg_reducer_s {
   std::vector<Slot> slots;
   std::vector<Bucket> buckets;
   // The accumulators are held here: the parameter keeps only a weak reference, and a hook on an accumulator
-  // that autograd recreates would never fire.
-  std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks;
+  // that autograd recreates would never fire. (A shared_ptr up to 2.x, an intrusive_ptr in the newest.)
+  using NodeRef = decltype(torch::autograd::impl::grad_accumulator(std::declval<const at::Tensor &>()));
+  std::vector<std::pair<NodeRef, uintptr_t>> hooks;
   std::mutex mu;  // hooks run on autograd's threads (the device threads on CUDA)
   size_t next = 0;
   int64_t launched = 0, early = 0;
@@ -214,7 +216,19 @@ tg_error tg_dist_init(const char *host, int port, int rank, int world, int64_t t
     so.timeout = timeout;
     auto d = std::make_unique<tg_dist_s>();
     d->timeout = timeout;
+#if TG_AT_LEAST(2, 4)
+    // From 2.4 the store asks for its libuv backend by default, which a libtorch built without libuv
+    // (Debian's) refuses: use the classic backend there.
+    try {
+      d->store = c10::make_intrusive<c10d::TCPStore>(std::string(host), so);
+    } catch (const std::exception &e) {
+      if (!so.useLibUV || std::string(e.what()).find("libuv") == std::string::npos) throw;
+      so.useLibUV = false;
+      d->store = c10::make_intrusive<c10d::TCPStore>(std::string(host), so);
+    }
+#else
     d->store = c10::make_intrusive<c10d::TCPStore>(std::string(host), so);
+#endif
     d->size = world;
 #ifdef USE_C10D_NCCL
     if (backend == TG_DIST_NCCL) {
