@@ -5,6 +5,8 @@
 #
 #   sudo scripts/libtorch-compat.sh [suite ...]     default: trixie sid; needs debootstrap and the Debian
 #                                                   mirror; about 5 minutes and 2.5 GB per suite
+#   COMPAT_NCCL=1 ...                               also compile tg_dist.cc's NCCL branch (CUDA + NCCL
+#                                                   headers from non-free: 2.5 GB more per suite)
 # The chroots stay in ${COMPAT_ROOT:-/tmp/semcom-compat}/<suite> for reruns; delete them when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +41,26 @@ for suite in "${suites[@]}"; do
   else
     echo "FAIL $suite"
     fails=$((fails + 1))
+  fi
+  if [ "${COMPAT_NCCL:-0}" = 1 ]; then
+    # tg_dist.cc's NCCL branch, compiled (not linked: Debian's libtorch is CPU-only) against the suite's
+    # c10d headers, Debian's CUDA headers and NCCL (non-free, about 2.5 GB more per suite).
+    sed -i 's/ main$/ main contrib non-free/' "$r/etc/apt/sources.list"
+    mkdir -p "$r/tmp/fakeinc/c10/cuda/impl" # generated at a CUDA build of libtorch; the CPU package lacks it
+    printf '#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n' > "$r/tmp/fakeinc/c10/cuda/impl/cuda_cmake_macros.h"
+    if chroot "$r" /bin/bash -c 'set -e; export DEBIAN_FRONTEND=noninteractive
+        apt-get -o Acquire::Check-Valid-Until=false update -qq || true
+        apt-get install -y -qq --no-install-recommends nvidia-cuda-dev libnccl-dev >/dev/null
+        cd /src && std=$(grep -qs "C++20 or later" /usr/include/ATen/ATen.h && echo c++20 || echo c++17)
+        g++ -std=$std -fPIC -I/usr/include/torch/csrc/api/include -isystem /tmp/fakeinc -DTG_BUILD_CONFIGURED=1 \
+          -Wno-deprecated-declarations -DUSE_DISTRIBUTED -DUSE_C10D_GLOO -DUSE_C10D_NCCL -DUSE_CUDA \
+          -c torch/shim/tg_dist.cc -o /tmp/tg_dist_nccl.o
+        nm -C /tmp/tg_dist_nccl.o | grep -q ProcessGroupNCCL'; then
+      echo "PASS $suite: tg_dist.cc compiles with NCCL"
+    else
+      echo "FAIL $suite: tg_dist.cc does not compile with NCCL"
+      fails=$((fails + 1))
+    fi
   fi
   umount "$r/dev/pts" "$r/sys" "$r/dev" "$r/proc" || true
 done
