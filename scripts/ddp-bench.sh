@@ -22,7 +22,7 @@ measure() { # label, extra args...
     t0=$(date +%s.%N)
     "$SEMCOM" "${base[@]}" "$@" >/dev/null
     t1=$(date +%s.%N)
-    times+=("$(echo "$t1 - $t0" | bc)")
+    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
   done
   printf '| %s | %.1f s |\n' "$label" "$(printf '%s\n' "${times[@]}" | median)"
 }
