@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -85,12 +84,10 @@ func rankDevice(dev torch.Device) torch.Device {
 // launchLocal runs this command as n local ranks (torchrun's environment, a free port on 127.0.0.1) and
 // waits for them: when one fails the others are stopped, and the first failure's exit code is returned.
 func launchLocal(n int, args []string) error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := dist.FreeLocalPort()
 	if err != nil {
 		return err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	self, err := os.Executable()
 	if err != nil {
 		return err

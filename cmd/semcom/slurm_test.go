@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,16 +9,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/semcom/semcom/torch/dist"
 )
 
 // freePort asks the kernel for an unused TCP port on the loopback.
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := dist.FreeLocalPort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // startSlurm starts a single-node Slurm (munge, slurmctld, slurmd on 127.0.0.1) with two stand-in GPUs

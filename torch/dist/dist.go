@@ -14,6 +14,7 @@ package dist
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -33,6 +34,14 @@ type Launch struct {
 
 // DefaultPort is MASTER_PORT where a launcher sets none (torchrun's default).
 const DefaultPort = 29500
+
+// launchers are the environments FromEnv reads, in order: the variables of the rank, the world size and the
+// node-local rank (none for a Kubernetes Indexed Job).
+var launchers = []struct{ source, rank, world, local string }{
+	{"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK"},
+	{"kubernetes", "JOB_COMPLETION_INDEX", "WORLD_SIZE", ""},
+	{"slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"},
+}
 
 // FromEnv reads the launch from the environment that existing launchers set: torchrun (RANK, WORLD_SIZE,
 // LOCAL_RANK, MASTER_ADDR, MASTER_PORT), Slurm under srun (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, the
@@ -56,50 +65,31 @@ func FromEnv(getenv func(string) string) (Launch, bool, error) {
 	}
 	var l Launch
 	var err error
-	switch {
-	case getenv("RANK") != "" && getenv("WORLD_SIZE") != "":
-		l.Source = "torchrun"
-		if l.Rank, err = num("RANK"); err != nil {
+	for _, env := range launchers {
+		if getenv(env.rank) == "" || getenv(env.world) == "" {
+			continue
+		}
+		l.Source = env.source
+		if l.Rank, err = num(env.rank); err != nil {
 			return l, false, err
 		}
-		if l.World, err = num("WORLD_SIZE"); err != nil {
+		if l.World, err = num(env.world); err != nil {
 			return l, false, err
 		}
-		if getenv("LOCAL_RANK") != "" {
-			if l.LocalRank, err = num("LOCAL_RANK"); err != nil {
+		if env.local != "" && getenv(env.local) != "" {
+			if l.LocalRank, err = num(env.local); err != nil {
 				return l, false, err
 			}
 		}
 		l.MasterAddr = getenv("MASTER_ADDR")
-	case getenv("JOB_COMPLETION_INDEX") != "" && getenv("WORLD_SIZE") != "":
-		l.Source = "kubernetes"
-		if l.Rank, err = num("JOB_COMPLETION_INDEX"); err != nil {
-			return l, false, err
-		}
-		if l.World, err = num("WORLD_SIZE"); err != nil {
-			return l, false, err
-		}
-		l.MasterAddr = getenv("MASTER_ADDR")
-	case getenv("SLURM_PROCID") != "" && getenv("SLURM_NTASKS") != "":
-		l.Source = "slurm"
-		if l.Rank, err = num("SLURM_PROCID"); err != nil {
-			return l, false, err
-		}
-		if l.World, err = num("SLURM_NTASKS"); err != nil {
-			return l, false, err
-		}
-		if getenv("SLURM_LOCALID") != "" {
-			if l.LocalRank, err = num("SLURM_LOCALID"); err != nil {
-				return l, false, err
-			}
-		}
-		l.MasterAddr = getenv("MASTER_ADDR")
-		if l.MasterAddr == "" && getenv("SLURM_JOB_NODELIST") != "" {
+		if l.MasterAddr == "" && env.source == "slurm" && getenv("SLURM_JOB_NODELIST") != "" {
 			if l.MasterAddr, err = firstHost(getenv("SLURM_JOB_NODELIST")); err != nil {
 				return l, false, err
 			}
 		}
-	default:
+		break
+	}
+	if l.Source == "" {
 		return Launch{World: 1}, false, nil
 	}
 	if l.MasterAddr == "" {
@@ -110,6 +100,17 @@ func FromEnv(getenv func(string) string) (Launch, bool, error) {
 		return l, false, fmt.Errorf("%s: rank %d of world size %d", l.Source, l.Rank, l.World)
 	}
 	return l, l.World > 1, nil
+}
+
+// FreeLocalPort asks the kernel for a TCP port on the loopback that is free now: the store port of ranks
+// started on this machine.
+func FreeLocalPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // firstHost expands a Slurm node list ("gpu[03-05,07]") with scontrol and returns its first host.
