@@ -132,15 +132,23 @@ type Executor func(j *Job, dir string, deps []string) error
 // anything else for a transient failure.
 type Classifier func(error) int
 
+// Job returns job i, or an error naming the indices the sweep has.
+func (p *Plan) Job(i int) (*Job, error) {
+	if i < 0 || i >= len(p.Jobs) {
+		return nil, fmt.Errorf("--index %d: the sweep has %d jobs (0 to %d)", i, len(p.Jobs), len(p.Jobs)-1)
+	}
+	return p.Jobs[i], nil
+}
+
 // RunJob runs job i idempotently and returns its exit code: a done job returns at once; a job whose
 // dependency is not done returns ExitDependency (a diverged dependency makes the job a recorded divergence);
 // a job that another process holds is waited for up to lockWait and then read as that process left it.
 func (p *Plan) RunJob(i int, exec Executor, classify Classifier, lockWait time.Duration, logf func(string, ...any)) int {
-	if i < 0 || i >= len(p.Jobs) {
-		logf("--index %d: the sweep has %d jobs (0 to %d)", i, len(p.Jobs), len(p.Jobs)-1)
+	j, err := p.Job(i)
+	if err != nil {
+		logf("%v", err)
 		return ExitInvalid
 	}
-	j := p.Jobs[i]
 	dir := p.JobDir(j)
 	var deps []string
 	for _, d := range j.Deps {

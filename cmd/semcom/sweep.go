@@ -241,10 +241,10 @@ func newSweepExecCmd(load planLoader) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if index < 0 || index >= len(p.Jobs) {
-				return invalid(fmt.Errorf("--index %d: the sweep has %d jobs", index, len(p.Jobs)))
+			j, err := p.Job(index)
+			if err != nil {
+				return invalid(err)
 			}
-			j := p.Jobs[index]
 			var deps []string
 			for _, d := range j.Deps {
 				deps = append(deps, p.JobDir(p.Jobs[d]))
@@ -427,13 +427,14 @@ func newSweepWaitCmd(load planLoader) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if i < 0 || i >= len(p.Jobs) {
-				return invalid(fmt.Errorf("--index %d: the sweep has %d jobs (0 to %d)", i, len(p.Jobs), len(p.Jobs)-1))
+			j, err := p.Job(i)
+			if err != nil {
+				return invalid(err)
 			}
 			deadline := time.Now().Add(timeout)
 			for {
 				waiting := ""
-				for _, d := range p.Jobs[i].Deps {
+				for _, d := range j.Deps {
 					switch st := p.StateOf(p.Jobs[d]); {
 					case st.Status == "done" || st.Status == "diverged" || st.Status == "failed" && st.Exit == sweep.ExitInvalid:
 					default:
