@@ -118,10 +118,7 @@ func Open(out, name string, mode Mode, hash string, diff func(stored string) []s
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
-		return nil, fmt.Errorf("%s exists and is not a folder (a symbolic link or a file): semcom writes only into folders it made", dir)
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+	if err := mkdirReal(dir); err != nil {
 		return nil, err
 	}
 	lock, err := Acquire(dir)
@@ -231,10 +228,7 @@ func OpenJob(root, hash string, parts ...string) (*Job, error) {
 			return nil, fmt.Errorf("job name %q: want %v", p, err)
 		}
 		dir = filepath.Join(dir, p)
-		if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
-			return nil, fmt.Errorf("%s is not a folder (a symbolic link or a file): semcom writes only into folders it made", dir)
-		}
-		if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+		if err := mkdirReal(dir); err != nil {
 			return nil, err
 		}
 	}
@@ -270,3 +264,15 @@ func (j *Job) check(hash string) error {
 
 // Close releases the job's lock.
 func (j *Job) Close() { j.Lock.Release() }
+
+// mkdirReal makes dir (its parent exists) unless it is there; a symbolic link or a file in its place is
+// refused, never followed or replaced.
+func mkdirReal(dir string) error {
+	if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%s exists and is not a folder (a symbolic link or a file): semcom writes only into folders it made", dir)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+		return err
+	}
+	return nil
+}
