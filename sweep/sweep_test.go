@@ -113,7 +113,9 @@ func TestSlurmScripts(t *testing.T) {
 	}
 	pre, fine := files[PretrainScript], files[FinetuneScript]
 	for _, want := range []string{"#SBATCH --array=0-1%3", "#SBATCH --gres=gpu:1", "#SBATCH --partition=gpu", "#SBATCH --time=01:00:00",
-		"exec apptainer exec --nv semcom.sif /opt/semcom sweep run --grid /shared/grid.yaml --offset 0"} {
+		// Inside the container, the image's semcom (the host path /opt/semcom does not exist there), with the
+		// working directory and the grid's folder bound at their own paths.
+		"exec apptainer exec --nv --bind /shared --pwd /shared semcom.sif " + DefaultContainerSemcom + " sweep run --grid /shared/grid.yaml --offset 0"} {
 		if !strings.Contains(pre, want) {
 			t.Fatalf("pretrain.sbatch lacks %q:\n%s", want, pre)
 		}
@@ -127,6 +129,10 @@ func TestSlurmScripts(t *testing.T) {
 	multi, _ := p.SlurmScripts(SlurmOptions{Semcom: "semcom", Grid: "g.yaml", Workdir: "/w", GPUs: 4})
 	if !strings.Contains(multi[FinetuneScript], "#SBATCH --gres=gpu:4") || !strings.Contains(multi[FinetuneScript], "--nproc-per-node 4") {
 		t.Fatalf("a 4-GPU job:\n%s", multi[FinetuneScript])
+	}
+	pyxis, _ := p.SlurmScripts(SlurmOptions{Semcom: "/home/me/semcom", Grid: "/w/g.yaml", Workdir: "/w", ContainerImage: "img", ContainerMounts: "/data:/data", ContainerSemcom: "/usr/bin/semcom"})
+	if want := "exec srun --container-image=img --container-mounts=/w:/w,/data:/data --container-workdir=/w /usr/bin/semcom sweep run --grid /w/g.yaml"; !strings.Contains(pyxis[PretrainScript], want) {
+		t.Fatalf("pyxis script lacks %q:\n%s", want, pyxis[PretrainScript])
 	}
 	if _, err := p.SlurmScripts(SlurmOptions{ContainerImage: "x", Apptainer: "y"}); err == nil {
 		t.Fatal("two container runtimes accepted")

@@ -7,10 +7,12 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -345,8 +347,11 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 			if len(ids) > 0 && workers*perJob > len(ids) {
 				return invalid(fmt.Errorf("--workers %d × --gpus-per-job %d needs %d GPUs, --gpus names %d", workers, perJob, workers*perJob, len(ids)))
 			}
+			stop := make(chan os.Signal, 4)
+			signal.Notify(stop, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
+			defer signal.Stop(stop)
 			res, err := p.RunLocal(sweep.LocalOptions{Workers: workers, GPUs: ids, GPUsPerJob: perJob, Cores: runtime.NumCPU(), Logf: logrus.Infof,
-				Ended: func() { bar.Add(1, "") },
+				Ended: func() { bar.Add(1, "") }, Stop: stop,
 				Command: func(i int) *exec.Cmd {
 					c := exec.Command(self, "sweep", "run", "--grid", *grid, "--index", strconv.Itoa(i), "--nproc-per-node", strconv.Itoa(max(1, perJob)))
 					c.Env = os.Environ()
@@ -354,6 +359,11 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 				}})
 			if err != nil {
 				return invalid(err)
+			}
+			if s, ok := res.Stopped.(syscall.Signal); ok {
+				fmt.Fprintf(cmd.ErrOrStderr(), "semcom: sweep stopped by %v; its jobs keep their checkpoints. Continue with: %s\n", s,
+					shellJoin(os.Args))
+				return &exitError{128 + int(s)}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d jobs: %d done, %d diverged, %d failed, %d blocked by a failed dependency; status: semcom sweep status -g %s\n",
 				len(p.Jobs), res.Done, res.Diverged, res.Failed, res.Blocked, *grid)
@@ -472,7 +482,9 @@ array twice (after a failure half-way it submits only what is missing). The swee
 base config must be on a filesystem that the compute nodes share.
 
 Containers: --container-image runs each task with NVIDIA pyxis ('srun --container-image=IMG', enroot); with
-Apptainer, --apptainer semcom.sif runs 'apptainer exec --nv semcom.sif semcom ...'.`,
+Apptainer, --apptainer semcom.sif runs 'apptainer exec --nv semcom.sif semcom ...'. Inside a container the
+job runs the image's semcom (--container-semcom, default where Dockerfile.cuda installs it), and the working
+directory and the grid's folder are mounted at their own paths (pyxis --container-mounts, apptainer --bind).`,
 		Example: "  semcom sweep slurm -g grids/fading.yaml --partition gpu --time 04:00:00 --gpus 1 --throttle 8 --submit\n" +
 			"  semcom sweep slurm -g grids/fading.yaml --container-image nvcr.io#me/semcom:cuda --container-mounts /scratch:/scratch",
 		Args: cobra.NoArgs,
@@ -531,6 +543,7 @@ Apptainer, --apptainer semcom.sif runs 'apptainer exec --nv semcom.sif semcom ..
 	f.StringVar(&o.ContainerImage, "container-image", "", "run in this container with pyxis (srun --container-image)")
 	f.StringVar(&o.ContainerMounts, "container-mounts", "", "pyxis --container-mounts")
 	f.StringVar(&o.Apptainer, "apptainer", "", "run in this Apptainer image (apptainer exec --nv)")
+	f.StringVar(&o.ContainerSemcom, "container-semcom", sweep.DefaultContainerSemcom, "semcom inside the container (with --container-image or --apptainer)")
 	f.StringArrayVar(&o.Extra, "sbatch", nil, "an extra #SBATCH option, verbatim (repeatable)")
 	f.BoolVar(&submit, "submit", false, "submit the arrays (recording their ids; never twice)")
 	return cmd
