@@ -566,9 +566,13 @@ func newSweepK8sCmd(load planLoader) *cobra.Command {
 backoffLimitPerIndex, maxFailedIndexes, restartPolicy Never, a podFailurePolicy that maps the exit-code
 contract (FailIndex on 2 invalid, 3 diverged and 4 a failed dependency; Ignore on pre-emption, the
 DisruptionTarget condition), nvidia.com/gpu limits and the ReadWriteMany claim --pvc mounted for the run
-folders. Fine-tuning pods wait for their pre-training jobs in an init container ('semcom sweep wait').
-The claim must hold the grid file and its base config at the same relative paths (--grid-path otherwise).
-Apply with: kubectl apply -f <sweep>/k8s/jobs.yaml; watch with: semcom sweep status -g GRID.`,
+folders, --cpu/--memory requests (memory also the limit), terminationGracePeriodSeconds (--grace-period,
+time for the step and checkpoint after SIGTERM) and, for multi-GPU pods, a memory-backed /dev/shm for NCCL.
+The fine-tuning Job is created suspended, so its pods hold no GPUs while pre-training runs; the generated
+<sweep>/k8s/submit.sh applies both and releases it once the pre-training Job has ended (an init container
+'semcom sweep wait' then confirms each job's own dependencies). The claim must hold the grid file and its
+base config at the same relative paths (--grid-path otherwise); an absolute out: outside --mount is refused.
+Submit with: bash <sweep>/k8s/submit.sh; watch with: semcom sweep status -g GRID.`,
 		Example: "  semcom sweep k8s -g grids/fading.yaml --image registry.example/semcom:cuda --pvc semcom-runs --parallelism 8",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -593,7 +597,11 @@ Apply with: kubectl apply -f <sweep>/k8s/jobs.yaml; watch with: semcom sweep sta
 			if err := fsutil.WriteFile(out, b, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d Indexed Jobs for %d jobs; apply with: kubectl apply -f %s\n", out, len(jobs), len(p.Jobs), out)
+			script := filepath.Join(filepath.Dir(out), sweep.K8sSubmitScript)
+			if err := fsutil.WriteFile(script, []byte(sweep.K8sSubmit(jobs, filepath.Base(out))), 0o755); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d Indexed Jobs for %d jobs; submit with: bash %s\n", out, len(jobs), len(p.Jobs), script)
 			return nil
 		},
 	}
@@ -608,6 +616,9 @@ Apply with: kubectl apply -f <sweep>/k8s/jobs.yaml; watch with: semcom sweep sta
 	f.IntVar(&o.Parallelism, "parallelism", 0, "pods per stage at once (default: all)")
 	f.IntVar(&o.BackoffPerIdx, "backoff-per-index", 2, "retries of an index after a transient failure")
 	f.StringVar(&o.ServiceAccount, "service-account", "", "service account of the pods")
+	f.StringVar(&o.CPU, "cpu", "4", "CPU request per pod (a Kubernetes quantity; empty: none)")
+	f.StringVar(&o.Memory, "memory", "32Gi", "memory request and limit per pod (a Kubernetes quantity; empty: none); 'semcom bench -c BASE' estimates a job's need")
+	f.IntVar(&o.GracePeriod, "grace-period", 120, "seconds between SIGTERM and SIGKILL for a pod (the step and checkpoint must fit)")
 	f.StringVarP(&out, "out", "o", "", "manifest file (default <sweep>/k8s/jobs.yaml)")
 	return cmd
 }
