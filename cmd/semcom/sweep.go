@@ -543,6 +543,7 @@ directory and the grid's folder are mounted at their own paths (pyxis --containe
 	f.StringVar(&o.ContainerImage, "container-image", "", "run in this container with pyxis (srun --container-image)")
 	f.StringVar(&o.ContainerMounts, "container-mounts", "", "pyxis --container-mounts")
 	f.StringVar(&o.Apptainer, "apptainer", "", "run in this Apptainer image (apptainer exec --nv)")
+	f.IntVar(&o.SignalGrace, "signal-grace", 120, "seconds before the time limit that Slurm sends SIGUSR1 (--signal=B:USR1@N; the task stops after its step and requeues itself); -1: no --signal/--requeue")
 	f.StringVar(&o.ContainerSemcom, "container-semcom", sweep.DefaultContainerSemcom, "semcom inside the container (with --container-image or --apptainer)")
 	f.StringArrayVar(&o.Extra, "sbatch", nil, "an extra #SBATCH option, verbatim (repeatable)")
 	f.BoolVar(&submit, "submit", false, "submit the arrays (recording their ids; never twice)")
