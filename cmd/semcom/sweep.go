@@ -330,6 +330,9 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 			var ids []string
 			if gpus != "" {
 				ids = strings.Split(gpus, ",")
+				if !torch.CUDAAvailable() {
+					logrus.Warnf("--gpus %s: this semcom's libtorch cannot use CUDA (see 'semcom version'): jobs with device: auto run on the CPU, device: cuda fails", gpus)
+				}
 			}
 			self, err := os.Executable()
 			if err != nil {
@@ -507,6 +510,9 @@ directory and the grid's folder are mounted at their own paths (pyxis --containe
 			}
 			if o.Grid == "" {
 				o.Grid, _ = filepath.Abs(*grid)
+			}
+			if o.GPUs > 0 && o.ContainerImage == "" && o.Apptainer == "" && !torch.CUDAAvailable() {
+				logrus.Warnf("--gpus %d: this semcom's libtorch cannot use CUDA (see 'semcom version'); if the compute nodes run this binary, their jobs with device: auto run on the CPU while holding GPUs", o.GPUs)
 			}
 			dir, err := p.WriteSlurm(o)
 			if err != nil {
