@@ -72,8 +72,12 @@ func resumable(err error) error {
 }
 
 // resumeCommand is the command line that continues a run: the same arguments, with --resume instead of
-// --overwrite.
+// --overwrite. A sweep command resumes by running again as it was (its jobs continue from their
+// checkpoints; it has no --resume).
 func resumeCommand(args []string) string {
+	if len(args) > 1 && args[1] == "sweep" {
+		return shellJoin(args)
+	}
 	var out []string
 	for _, a := range args {
 		if a != "--overwrite" && a != "--overwrite=true" {
