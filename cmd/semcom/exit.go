@@ -54,7 +54,7 @@ func exitCode(err error) int {
 			return 128 + int(s)
 		}
 		return 128 + int(syscall.SIGINT)
-	case errors.As(err, &inv):
+	case errors.As(err, &inv), errors.As(err, new(*train.ResumeMismatchError)):
 		return exitInvalid
 	case errors.As(err, new(*train.DivergedError)):
 		return sweep.ExitDiverged // a result, not a failure to retry
