@@ -15,6 +15,7 @@ import (
 
 	"github.com/semcom/semcom/internal/fsutil"
 	"github.com/semcom/semcom/report"
+	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/sweep"
 	"github.com/semcom/semcom/train"
 )
@@ -41,6 +42,19 @@ left out and listed.`,
 					return invalid(fmt.Errorf("%s holds no sweep yet: run it first", p.Grid.Dir()))
 				}
 				return invalid(err)
+			}
+			// One collect at a time; the leftovers of an interrupted one (*.tmp-*) go first.
+			collectDir := filepath.Join(p.Grid.Dir(), "collect")
+			if err := os.MkdirAll(collectDir, 0o755); err != nil {
+				return err
+			}
+			lock, err := runfolder.Acquire(collectDir)
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
+			if _, err := fsutil.CleanTemp(collectDir); err != nil {
+				return err
 			}
 			var labels []string
 			groups := map[string][]report.RunResult{}

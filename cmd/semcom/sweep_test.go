@@ -98,8 +98,14 @@ func TestSweepLocalKilledAndRestarted(t *testing.T) {
 	if out, code := semcom(t, nil, "sweep", "local", "-g", killed, "--workers", "2"); code != 0 {
 		t.Fatalf("restarted sweep: exit %d\n%s", code, out)
 	}
+	leftover := filepath.Join(dir, "sweeps", "killed", "collect", "00-x", "plot.png.tmp-42") // a SIGTERM'd collect's
+	os.MkdirAll(filepath.Dir(leftover), 0o755)
+	os.WriteFile(leftover, []byte("half"), 0o644)
 	if out, code := semcom(t, nil, "sweep", "collect", "-g", killed); code != 0 {
 		t.Fatalf("collect: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Fatalf("an interrupted collect's temporary file is still there: %v", err)
 	}
 	if js, err := os.ReadFile(filepath.Join(dir, "sweeps", "killed", "summary.json")); err != nil || !strings.Contains(string(js), `"point": "channel.fading=rayleigh"`) {
 		t.Fatalf("summary.json: %v\n%s", err, js)
