@@ -122,8 +122,11 @@ func Open(out, name string, mode Mode, hash string, diff func(stored string) []s
 		return nil, err
 	}
 	// A folder that is not semcom's is refused before the lock file is created in it: left exactly as it was.
-	if err := notOurs(dir); err != nil {
-		return nil, err
+	// One with a lock file is semcom's: whoever holds it is named first (Acquire), then it is checked.
+	if _, err := os.Stat(filepath.Join(dir, LockFile)); os.IsNotExist(err) {
+		if err := notOurs(dir); err != nil {
+			return nil, err
+		}
 	}
 	lock, err := Acquire(dir)
 	if err != nil {

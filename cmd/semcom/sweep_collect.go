@@ -147,6 +147,15 @@ func safeName(s string) string {
 
 // pointResult assembles one point's results (one seed) from its jobs' folders, like a run's summary; it
 // names what is unfinished instead when a job is not done.
+// lastEpoch is the highest epoch of a job's metric rows (0 for none).
+func lastEpoch(rows []train.Row) int {
+	n := 0
+	for _, r := range rows {
+		n = max(n, r.Epoch)
+	}
+	return n
+}
+
 func pointResult(p *sweep.Plan, pt *sweep.Point) (report.RunResult, string) {
 	r := report.RunResult{Dir: fmt.Sprintf("%s seed %d", pt.Label(), pt.Seed)}
 	seenPre := map[int]bool{}
@@ -161,6 +170,10 @@ func pointResult(p *sweep.Plan, pt *sweep.Point) (report.RunResult, string) {
 			m, err := train.LoadMetrics(job.Dir(p.JobDir(j)), pt.Exp.Channel.SNRsDB, math.MaxInt)
 			if err != nil {
 				return r, err.Error()
+			}
+			// DONE vouches for a complete job: metrics that end early were damaged or removed since.
+			if last := lastEpoch(m.Rows); last != pt.Exp.Finetune.Epochs {
+				return r, fmt.Sprintf("%s is done but its metrics end at epoch %d of %d (damaged or removed: rerun it)", j.Name, last, pt.Exp.Finetune.Epochs)
 			}
 			c = train.CurveFrom(c, m.Rows, train.Ledger{})
 		case "diverged":

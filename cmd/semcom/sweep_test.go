@@ -146,6 +146,17 @@ func TestSweepLocalKilledAndRestarted(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dir, "sweeps", "termed", "summary.csv")); string(got) != string(want) {
 		t.Fatalf("stopped by SIGTERM and run again:\n%s\nuninterrupted:\n%s", got, want)
 	}
+	// A DONE job whose metrics were cut short since is left out, and said so, not read as finished.
+	ms, _ := filepath.Glob(filepath.Join(dir, "sweeps", "termed", "jobs", "*", "finetune", "*", "metrics.jsonl"))
+	if len(ms) == 0 {
+		t.Fatal("no fine-tuning metrics found")
+	}
+	b, _ := os.ReadFile(ms[0])
+	os.WriteFile(ms[0], b[:strings.IndexByte(string(b), '\n')+1], 0o644)
+	semcom(t, nil, "sweep", "collect", "-g", termed)
+	if md, _ := os.ReadFile(filepath.Join(dir, "sweeps", "termed", "summary.md")); !strings.Contains(string(md), "metrics end at epoch 1 of") {
+		t.Fatalf("a done job with cut metrics is not left out:\n%s", md)
+	}
 
 	// Exit-code contract and bad input.
 	if out, code := semcom(t, nil, "sweep", "run", "-g", ref, "--index", "99"); code != exitInvalid || !strings.Contains(out, "18 jobs") {
