@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -66,6 +67,9 @@ func (e *Experiment) Validate() error {
 		c.add("device", e.Device, "auto, cpu, cuda or cuda:N")
 	}
 	c.atLeast("threads", e.Threads, 0)
+	if maxThreads := 4 * runtime.NumCPU(); e.Threads > maxThreads { // more only spin (libtorch's pool per process)
+		c.add("threads", e.Threads, fmt.Sprintf("at most %d (4 × the %d cores; 0: libtorch's default)", maxThreads, runtime.NumCPU()))
+	}
 	if len(e.Methods) == 0 {
 		c.add("methods", e.Methods, "at least one of "+strings.Join(Methods, ", "))
 	}

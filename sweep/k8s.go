@@ -37,6 +37,9 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 	if o.Image == "" || o.Claim == "" {
 		return nil, fmt.Errorf("--image and --pvc are required")
 	}
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
 	if o.MountPath == "" {
 		o.MountPath = "/work"
 	}

@@ -54,6 +54,9 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 	if o.ContainerImage != "" && o.Apptainer != "" {
 		return nil, fmt.Errorf("--container-image and --apptainer: choose one")
 	}
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
 	pre, fine := p.stageCounts()
 	logs := filepath.Join(absPath(p.Grid.Dir()), "logs")
 	script := func(stage string, n, offset int) string {
