@@ -39,8 +39,8 @@ func (o SlurmOptions) Check() error {
 			return fmt.Errorf("%s %q: no spaces in a Slurm %s", f.flag, f.v, strings.TrimPrefix(f.flag, "--"))
 		}
 	}
-	if o.Time != "" && !slurmTime.MatchString(o.Time) {
-		return fmt.Errorf("--time %q: want one of Slurm's formats MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS (e.g. 04:00:00, 2-00)", o.Time)
+	if o.Time != "" && !slurmTime.MatchString(o.Time) && !strings.EqualFold(o.Time, "UNLIMITED") && !strings.EqualFold(o.Time, "INFINITE") {
+		return fmt.Errorf("--time %q: want one of Slurm's formats MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED (e.g. 04:00:00, 2-00)", o.Time)
 	}
 	if o.Mem != "" && !slurmMem.MatchString(o.Mem) {
 		return fmt.Errorf("--mem %q: want an integer with an optional K, M, G or T suffix (a bare number is megabytes), e.g. 32G", o.Mem)
