@@ -292,6 +292,18 @@ func execSweepJob(j *sweep.Job, dir string, deps []string) error {
 
 // execSweepJobIn trains one job in its folder, as one rank of group (nil: a single process).
 func execSweepJobIn(j *sweep.Job, dir string, deps []string, group *torch.ProcessGroup) error {
+	if j.Stage == "finetune" && len(deps) > 0 {
+		// A pre-training marked DONE without its encoders (deleted, or a folder copied without them) would
+		// fail this job the same way on every retry: say so, and how to re-run it.
+		enc := filepath.Join(deps[0], "pretrain", j.Method, train.EncodersFile)
+		if _, err := os.Stat(enc); errors.Is(err, os.ErrNotExist) {
+			if group != nil {
+				group.Close()
+			}
+			return invalid(fmt.Errorf("its pre-training %s is marked done but has no %s: remove %s to run it again",
+				filepath.Base(deps[0]), enc, filepath.Join(deps[0], sweep.DoneFile)))
+		}
+	}
 	exp := *j.Point.Exp
 	exp.Out, exp.Name = filepath.Dir(dir), filepath.Base(dir)
 	s, err := openSessionIn(&exp, runfolder.Resume, 0, group)
