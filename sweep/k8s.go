@@ -24,7 +24,7 @@ type K8sOptions struct {
 	GPUs      int // per pod (nvidia.com/gpu limit)
 	// Parallelism is how many pods of a stage run at once (default: all).
 	Parallelism    int
-	BackoffPerIdx  int // retries of an index that failed transiently (default 2)
+	BackoffPerIdx  int // retries of an index that failed transiently (0: none; the CLI's default is 2)
 	ServiceAccount string
 }
 
@@ -48,9 +48,6 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 	}
 	if o.Semcom == "" {
 		o.Semcom = "semcom"
-	}
-	if o.BackoffPerIdx == 0 {
-		o.BackoffPerIdx = 2
 	}
 	pre, fine := p.stageCounts()
 	job := func(stage string, n, offset int) *batchv1.Job {

@@ -84,10 +84,20 @@ func invalidUnlessIO(err error) error {
 	return invalid(err)
 }
 
-// invalidArgs makes cobra's argument-count errors of every command invalid input (exit 2), like flag errors.
+// invalidArgs makes cobra's argument-count errors of every command invalid input (exit 2), like flag errors,
+// and an unknown subcommand too: cobra would print a group's help and exit 0 for 'semcom sweep lcoal'.
 func invalidArgs(cmd *cobra.Command) {
 	if args := cmd.Args; args != nil {
 		cmd.Args = func(c *cobra.Command, a []string) error { return invalid(args(c, a)) }
+	}
+	if !cmd.Runnable() && cmd.HasSubCommands() {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return invalid(fmt.Errorf("unknown command %q for %q (see '%s --help')", a[0], c.CommandPath(), c.CommandPath()))
+			}
+			return nil
+		}
+		cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 	}
 	for _, c := range cmd.Commands() {
 		invalidArgs(c)

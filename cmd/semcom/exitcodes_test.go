@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/semcom/semcom/config"
 	"github.com/semcom/semcom/data"
 	"github.com/semcom/semcom/sweep"
@@ -144,7 +146,8 @@ func TestExitCodeContract(t *testing.T) {
 		// valid values still pass
 		{"grid at --max-jobs", []string{"sweep", "plan", "-g", grid, "--max-jobs", "18"}, 0, "18 jobs"},
 		{"slurm formats", []string{"sweep", "slurm", "-g", grid, "--time", "1-02:00:00", "--mem", "32000", "--partition", "gpu", "--sbatch", "--qos=normal"}, 0, "submit with"},
-		{"k8s valid", []string{"sweep", "k8s", "-g", grid, "--image", "i", "--pvc", "p", "--namespace", "ml-team", "--backoff-per-index", "0"}, 0, "2 Indexed Jobs"},
+		{"k8s valid", []string{"sweep", "k8s", "-g", grid, "--image", "i", "--pvc", "p", "--namespace", "ml-team", "--backoff-per-index", "0",
+			"--out", filepath.Join(dir, "k8s.yaml")}, 0, "2 Indexed Jobs"},
 		// a requested stop is not a failure: the job is checkpointed and --resume continues it
 		{"stop-after reached", append(append([]string{"pretrain", "--out", runs, "--name", "stop", "--stop-after", "1", "--log-level", "warn"}, tiny...),
 			"--set", "pretrain.epochs=2"), 0, "stopped after the requested epoch"},
@@ -166,9 +169,52 @@ func TestExitCodeContract(t *testing.T) {
 			})
 		}
 	})
+	// --backoff-per-index 0 means no retries (it was silently made 2)
+	if b, err := os.ReadFile(filepath.Join(dir, "k8s.yaml")); err != nil || strings.Count(string(b), "backoffLimitPerIndex: 0") != 2 {
+		t.Fatalf("k8s manifest (%v) lacks backoffLimitPerIndex: 0 in both jobs:\n%s", err, b)
+	}
 	// Nothing of a refused script is written: the newline case must not leave a script with the command.
 	b, _ := os.ReadFile(filepath.Join(dir, "sweeps", "g", "slurm", "pretrain.sbatch"))
 	if strings.Contains(string(b), "pwned") || strings.Contains(string(b), "echo hi") {
 		t.Fatalf("a refused option reached the script:\n%s", b)
+	}
+}
+
+// TestEveryCommandRefusesBadFlagsAndArgs walks the whole command tree: an unknown flag and, where a command
+// takes no or a bounded number of arguments, too many of them are invalid input (exit 2) for every command.
+func TestEveryCommandRefusesBadFlagsAndArgs(t *testing.T) {
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if !c.Runnable() {
+			return
+		}
+		path := strings.Fields(c.CommandPath())[1:]
+		n++
+		_, err := run(t, append(path, "--no-such-flag")...)
+		if code := exitCode(err); code != exitInvalid || err == nil || !strings.Contains(err.Error(), "--no-such-flag") {
+			t.Errorf("%s --no-such-flag: exit %d (%v), want %d naming the flag", c.CommandPath(), code, err, exitInvalid)
+		}
+		if c.Args == nil || c.Name() == "help" || c.Name() == "completion" {
+			return
+		}
+		extra := make([]string, 8) // more than any command takes (collect takes any number: it reads them)
+		for i := range extra {
+			extra[i] = filepath.Join(t.TempDir(), "x")
+		}
+		if c.Name() == "collect" && c.Parent().Name() == "semcom" {
+			return
+		}
+		_, err = run(t, append(path, extra...)...)
+		if code := exitCode(err); code != exitInvalid {
+			t.Errorf("%s with 8 arguments: exit %d (%v), want %d", c.CommandPath(), code, err, exitInvalid)
+		}
+	}
+	walk(newRoot())
+	if n < 20 {
+		t.Fatalf("walked %d commands: the tree is not what this test expects", n)
 	}
 }
