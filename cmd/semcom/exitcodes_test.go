@@ -31,6 +31,8 @@ func TestExitCodeContract(t *testing.T) {
 	}
 	write("base.yaml", sweepBase)
 	grid := write("g.yaml", "name: g\nout: "+filepath.Join(dir, "sweeps")+"\nbase: base.yaml\nseeds: [1, 2]\ngrid: {channel.fading: [none, rayleigh]}\n")
+	// a grid of its own for the refused scripts: no valid case writes its slurm folder
+	inj := write("inj.yaml", "name: inj\nout: "+filepath.Join(dir, "sweeps")+"\nbase: base.yaml\nseeds: [1]\n")
 	// 10⁶ points × 2 seeds: refused from the lengths, before anything is expanded.
 	ten := "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"
 	big := write("big.yaml", "name: big\nout: "+filepath.Join(dir, "sweeps")+"\nbase: base.yaml\nseeds: [1, 2]\ngrid:\n"+
@@ -118,9 +120,9 @@ func TestExitCodeContract(t *testing.T) {
 		{"slurm throttle", []string{"sweep", "slurm", "-g", grid, "--throttle", "-1"}, 2, "--throttle"},
 		{"slurm gpus", []string{"sweep", "slurm", "-g", grid, "--gpus", "-1"}, 2, "--gpus"},
 		{"slurm cpus", []string{"sweep", "slurm", "-g", grid, "--cpus", "-4"}, 2, "--cpus"},
-		{"slurm newline partition", []string{"sweep", "slurm", "-g", grid, "--partition", "gpu\ntouch /tmp/pwned"}, 2, "--partition"},
+		{"slurm newline partition", []string{"sweep", "slurm", "-g", inj, "--partition", "gpu\ntouch /tmp/pwned"}, 2, "--partition"},
 		{"slurm newline account", []string{"sweep", "slurm", "-g", grid, "--account", "a\rb"}, 2, "--account"},
-		{"slurm newline sbatch", []string{"sweep", "slurm", "-g", grid, "--sbatch", "--qos=x\necho hi"}, 2, "--sbatch"},
+		{"slurm newline sbatch", []string{"sweep", "slurm", "-g", inj, "--sbatch", "--qos=x\necho hi"}, 2, "--sbatch"},
 		{"slurm sbatch not an option", []string{"sweep", "slurm", "-g", grid, "--sbatch", "echo hi"}, 2, "--sbatch"},
 		{"slurm newline container", []string{"sweep", "slurm", "-g", grid, "--container-image", "img\nx"}, 2, "--container-image"},
 		{"slurm space partition", []string{"sweep", "slurm", "-g", grid, "--partition", "gpu --exclusive"}, 2, "--partition"},
@@ -152,6 +154,13 @@ func TestExitCodeContract(t *testing.T) {
 		{"stop-after reached", append(append([]string{"pretrain", "--out", runs, "--name", "stop", "--stop-after", "1", "--log-level", "warn"}, tiny...),
 			"--set", "pretrain.epochs=2"), 0, "stopped after the requested epoch"},
 	}
+	then := map[string]func(t *testing.T){ // what a passing case must also have written
+		"k8s valid": func(t *testing.T) { // --backoff-per-index 0 means no retries (it was silently made 2)
+			if b, err := os.ReadFile(filepath.Join(dir, "k8s.yaml")); err != nil || strings.Count(string(b), "backoffLimitPerIndex: 0") != 2 {
+				t.Fatalf("k8s manifest (%v) lacks backoffLimitPerIndex: 0 in both jobs:\n%s", err, b)
+			}
+		},
+	}
 	t.Run("cases", func(t *testing.T) { // returns when every parallel case has ended
 		for _, c := range cases {
 			t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
@@ -159,6 +168,9 @@ func TestExitCodeContract(t *testing.T) {
 				out, code := semcom(t, []string{"OMP_NUM_THREADS=1"}, c.args...)
 				if code != c.code || !strings.Contains(out, c.want) {
 					t.Fatalf("semcom %q: exit %d, want %d with %q in:\n%s", c.args, code, c.code, c.want, out)
+				}
+				if then := then[c.name]; then != nil {
+					then(t)
 				}
 				// (a sweep job logs its error, then 'sweep run' says the job's exit code: two lines by design)
 				if c.code == exitInvalid && !strings.Contains(out, "job ended with exit code 2") {
@@ -169,14 +181,9 @@ func TestExitCodeContract(t *testing.T) {
 			})
 		}
 	})
-	// --backoff-per-index 0 means no retries (it was silently made 2)
-	if b, err := os.ReadFile(filepath.Join(dir, "k8s.yaml")); err != nil || strings.Count(string(b), "backoffLimitPerIndex: 0") != 2 {
-		t.Fatalf("k8s manifest (%v) lacks backoffLimitPerIndex: 0 in both jobs:\n%s", err, b)
-	}
-	// Nothing of a refused script is written: the newline case must not leave a script with the command.
-	b, _ := os.ReadFile(filepath.Join(dir, "sweeps", "g", "slurm", "pretrain.sbatch"))
-	if strings.Contains(string(b), "pwned") || strings.Contains(string(b), "echo hi") {
-		t.Fatalf("a refused option reached the script:\n%s", b)
+	// Nothing of a refused script is written.
+	if _, err := os.Stat(filepath.Join(dir, "sweeps", "inj", "slurm")); !os.IsNotExist(err) {
+		t.Fatalf("refused options left a slurm folder (%v)", err)
 	}
 }
 
