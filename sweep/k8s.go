@@ -26,6 +26,7 @@ type K8sOptions struct {
 	Parallelism    int
 	BackoffPerIdx  int // retries of an index that failed transiently (0: none; the CLI's default is 2)
 	ServiceAccount string
+	MaxJobs        int // --max-jobs of the plan, given to the pods when set (each expands the plan again)
 }
 
 // K8sJobs builds one Indexed Job per stage. The fine-tuning pods wait in an init container ('semcom sweep
@@ -67,6 +68,9 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 					{Name: "OMP_WAIT_POLICY", Value: "passive"},
 				},
 				VolumeMounts: []corev1.VolumeMount{{Name: "runs", MountPath: o.MountPath}},
+			}
+			if o.MaxJobs > 0 {
+				c.Env = append(c.Env, corev1.EnvVar{Name: "SEMCOM_MAX_JOBS", Value: strconv.Itoa(o.MaxJobs)})
 			}
 			if o.GPUs > 0 && name == "semcom" {
 				q := resource.MustParse(strconv.Itoa(o.GPUs))

@@ -27,6 +27,7 @@ type SlurmOptions struct {
 	// with 'apptainer exec --nv IMAGE'. At most one of them.
 	ContainerImage, ContainerMounts, Apptainer string
 	Extra                                      []string // more #SBATCH lines, verbatim (e.g. "--qos=normal")
+	MaxJobs                                    int      // --max-jobs of the plan, exported to the tasks when set
 }
 
 // Script names in <sweep>/slurm.
@@ -92,6 +93,9 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 		b.WriteString("export OMP_WAIT_POLICY=passive\n")
 		if o.CPUs > 0 {
 			b.WriteString("export SEMCOM_THREADS=${SLURM_CPUS_PER_TASK:-1}\n")
+		}
+		if o.MaxJobs > 0 { // each task expands the plan again
+			fmt.Fprintf(&b, "export SEMCOM_MAX_JOBS=%d\n", o.MaxJobs)
 		}
 		run := fmt.Sprintf("%s sweep run --grid %s --offset %d", shellQuote(o.Semcom), shellQuote(o.Grid), offset)
 		if o.GPUs > 1 { // one data-parallel rank per GPU of the task

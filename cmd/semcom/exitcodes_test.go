@@ -147,6 +147,7 @@ func TestExitCodeContract(t *testing.T) {
 		{"dependency done without encoders", []string{"sweep", "run", "-g", depGrid, "--index", strconv.Itoa(fine)}, 2, "marked done but has no"},
 		// valid values still pass
 		{"grid at --max-jobs", []string{"sweep", "plan", "-g", grid, "--max-jobs", "18"}, 0, "18 jobs"},
+		{"slurm with --max-jobs", []string{"sweep", "slurm", "-g", depGrid, "--max-jobs", "5"}, 0, "submit with"},
 		{"slurm formats", []string{"sweep", "slurm", "-g", grid, "--time", "1-02:00:00", "--mem", "32000", "--partition", "gpu", "--sbatch", "--qos=normal"}, 0, "submit with"},
 		{"k8s valid", []string{"sweep", "k8s", "-g", grid, "--image", "i", "--pvc", "p", "--namespace", "ml-team", "--backoff-per-index", "0",
 			"--out", filepath.Join(dir, "k8s.yaml")}, 0, "2 Indexed Jobs"},
@@ -155,6 +156,11 @@ func TestExitCodeContract(t *testing.T) {
 			"--set", "pretrain.epochs=2"), 0, "stopped after the requested epoch"},
 	}
 	then := map[string]func(t *testing.T){ // what a passing case must also have written
+		"slurm with --max-jobs": func(t *testing.T) { // the tasks expand the plan with the same bound
+			if b, err := os.ReadFile(filepath.Join(dir, "sweeps", "dep", "slurm", "finetune.sbatch")); err != nil || !strings.Contains(string(b), "export SEMCOM_MAX_JOBS=5\n") {
+				t.Fatalf("finetune.sbatch (%v) does not export SEMCOM_MAX_JOBS=5:\n%s", err, b)
+			}
+		},
 		"k8s valid": func(t *testing.T) { // --backoff-per-index 0 means no retries (it was silently made 2)
 			if b, err := os.ReadFile(filepath.Join(dir, "k8s.yaml")); err != nil || strings.Count(string(b), "backoffLimitPerIndex: 0") != 2 {
 				t.Fatalf("k8s manifest (%v) lacks backoffLimitPerIndex: 0 in both jobs:\n%s", err, b)

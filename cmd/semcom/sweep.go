@@ -83,6 +83,15 @@ Exit codes of 'sweep run': 0 done (also: already done), 2 invalid config or data
 
 type planLoader func() (*sweep.Plan, error)
 
+// raisedMaxJobs is the --max-jobs that the loaded plan was expanded with when it is not the default (0
+// otherwise): the scripts for a cluster hand it to their tasks.
+func raisedMaxJobs() int {
+	if n, err := strconv.Atoi(os.Getenv("SEMCOM_MAX_JOBS")); err == nil && n != sweep.DefaultMaxJobs {
+		return n
+	}
+	return 0
+}
+
 func newSweepPlanCmd(load planLoader) *cobra.Command {
 	var benchFile string
 	cmd := &cobra.Command{
@@ -545,6 +554,7 @@ Apptainer, --apptainer semcom.sif runs 'apptainer exec --nv semcom.sif semcom ..
 			if o.Grid == "" {
 				o.Grid, _ = filepath.Abs(*grid)
 			}
+			o.MaxJobs = raisedMaxJobs()
 			dir, err := p.WriteSlurm(o)
 			if err != nil {
 				return invalid(err)
@@ -612,6 +622,7 @@ Apply with: kubectl apply -f <sweep>/k8s/jobs.yaml; watch with: semcom sweep sta
 			if err != nil {
 				return err
 			}
+			o.MaxJobs = raisedMaxJobs()
 			jobs, err := p.K8sJobs(o)
 			if err != nil {
 				return invalid(err)
