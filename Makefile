@@ -76,7 +76,7 @@ ifeq ($(SYSTEM_TORCH),1)
 endif
 	@pkg-config --exists hdf5 2>/dev/null || { echo "installing libhdf5-dev (apt-get)"; \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libhdf5-dev pkg-config; }
-	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.24+ (https://go.dev/dl) or 'apt-get install golang-go'"; exit 1; }
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26+ (https://go.dev/dl) or 'apt-get install golang-go'"; exit 1; }
 
 FLAGS_STAMP := $(OBJ_DIR)/flags.txt
 FLAGS_TEXT   = $(CXX) $(SHIM_CXXFLAGS) $(SHIM_LDFLAGS)

@@ -43,6 +43,11 @@ func TestPrecedence(t *testing.T) {
 	if e.SharedDims() != 48 {
 		t.Fatalf("K_sha = %d, want 48 (75%% of 64)", e.SharedDims())
 	}
+	// With a projector the loss sees its output: K_sha follows that width, not K.
+	e.Model.Projector = []int{128, 128}
+	if e.LossDims() != 128 || e.SharedDims() != 96 {
+		t.Fatalf("projector [128,128]: loss width %d, K_sha %d; want 128 and 96", e.LossDims(), e.SharedDims())
+	}
 }
 
 func TestRejectsBadInput(t *testing.T) {

@@ -241,7 +241,16 @@ func or(v, fallback uint64) uint64 {
 	return fallback
 }
 
-// SharedDims is K_sha for the proposed loss.
+// LossDims is the width the pre-training losses see: the projector's output where there is one, else K.
+func (e *Experiment) LossDims() int {
+	if p := e.Model.Projector; len(p) > 0 {
+		return p[len(p)-1]
+	}
+	return e.Model.FeatureDim
+}
+
+// SharedDims is K_sha for the proposed loss (eqs. 7–14): the shared block of the width the loss sees, so a
+// projector of 128 with shared_fraction 0.75 shares 96 of its 128 dimensions (not 75% of K).
 func (e *Experiment) SharedDims() int {
-	return int(float64(e.Model.FeatureDim)*e.Pretrain.Proposed.SharedFraction + 0.5)
+	return int(float64(e.LossDims())*e.Pretrain.Proposed.SharedFraction + 0.5)
 }

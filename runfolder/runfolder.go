@@ -121,6 +121,10 @@ func Open(out, name string, mode Mode, hash string, diff func(stored string) []s
 	if err := mkdirReal(dir); err != nil {
 		return nil, err
 	}
+	// A folder that is not semcom's is refused before the lock file is created in it: left exactly as it was.
+	if err := notOurs(dir); err != nil {
+		return nil, err
+	}
 	lock, err := Acquire(dir)
 	if err != nil {
 		return nil, err
@@ -157,23 +161,47 @@ func (r *Run) check(mode Mode, hash string, diff func(string) []string) error {
 	case !os.IsNotExist(err):
 		return err
 	}
-	entries, err := os.ReadDir(r.Dir)
+	if err := notOurs(r.Dir); err != nil {
+		return err
+	}
+	// Empty, or a start interrupted between the config and the marker (Commit): nothing was trained, so
+	// the run starts afresh (a resume of it too).
+	r.Fresh = true
+	r.NothingToResume = mode == Resume
+	return nil
+}
+
+// startFiles are what a start interrupted before its marker can leave: the lock and the config (or a
+// temporary file of either write).
+func startFile(name string) bool {
+	for _, f := range []string{LockFile, ConfigFile, MarkerFile} {
+		if name == f || strings.HasPrefix(name, f+fsutil.TempInfix) {
+			return true
+		}
+	}
+	return false
+}
+
+// notOurs refuses a folder without a run marker that holds anything but what an interrupted start leaves.
+func notOurs(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, MarkerFile)); err == nil {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if e.Name() == LockFile {
+		if startFile(e.Name()) {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(r.Dir, ConfigFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "checkpoints")); err == nil {
 			return fmt.Errorf("%s holds a run made by an older semcom (no %s, checkpoints in the old layout): "+
-				"it cannot be resumed or overwritten safely; move it away or choose another --name", r.Dir, MarkerFile)
+				"it cannot be resumed or overwritten safely; move it away or choose another --name", dir, MarkerFile)
 		}
 		return fmt.Errorf("%s exists and is not a semcom run folder (no %s): semcom neither writes into it nor deletes it; choose another --name or --out",
-			r.Dir, MarkerFile)
+			dir, MarkerFile)
 	}
-	r.Fresh = true
-	r.NothingToResume = mode == Resume
 	return nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/semcom/semcom/internal/fsutil"
 )
 
 func TestValidName(t *testing.T) {
@@ -50,6 +52,27 @@ func TestOverwriteDeletesOnlyRunFolders(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(foreign, "x.bin")); err != nil {
 		t.Fatal("foreign file removed")
+	}
+	os.WriteFile(filepath.Join(foreign, "y"+fsutil.TempInfix+"1"), nil, 0o644)
+	Open(out, "data", Overwrite, "h", noDiff)
+	if es, _ := os.ReadDir(foreign); len(es) != 2 { // x.bin and the temp-looking file: no lock, nothing cleaned
+		t.Fatalf("a refused foreign folder was changed: %v", es)
+	}
+	// A start killed between its config and its marker trained nothing: resumed, it starts afresh.
+	for _, mode := range []Mode{Resume, New, Overwrite} {
+		half := filepath.Join(out, "half")
+		os.MkdirAll(half, 0o755)
+		os.WriteFile(filepath.Join(half, ConfigFile), []byte("name: half\n"), 0o644)
+		os.WriteFile(filepath.Join(half, MarkerFile+fsutil.TempInfix+"9"), []byte("{"), 0o644)
+		r, err := Open(out, "half", mode, "h", noDiff)
+		if err != nil || !r.Fresh || r.NothingToResume != (mode == Resume) {
+			t.Fatalf("mode %d on an interrupted start: %v %+v", mode, err, r)
+		}
+		if err := r.Commit([]byte("name: half\n"), "h"); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		os.RemoveAll(half)
 	}
 	// A run folder is overwritten, keeping nothing of the old run.
 	r, err := Open(out, "r", New, "h", noDiff)

@@ -27,7 +27,17 @@ type K8sOptions struct {
 	BackoffPerIdx  int // retries of an index that failed transiently (0: none; the CLI's default is 2)
 	ServiceAccount string
 	MaxJobs        int // --max-jobs of the plan, given to the pods when set (each expands the plan again)
+	// CPU and Memory are each pod's requests (Kubernetes quantities, e.g. "4" and "16Gi"; empty: none). The
+	// memory is also its limit: a pod over it is killed by the kubelet rather than starving its node.
+	CPU, Memory string
+	// GracePeriod is the pods' terminationGracePeriodSeconds: the time between SIGTERM (a pre-emption, a
+	// drain) and SIGKILL, in which semcom finishes its step (default 120).
+	GracePeriod int
 }
+
+// K8sSubmitScript applies the manifests in an order that cannot deadlock: the fine-tuning Job is created
+// suspended (no pods, so no GPUs held), and released only once the pre-training Job has ended.
+const K8sSubmitScript = "submit.sh"
 
 // K8sJobs builds one Indexed Job per stage. The fine-tuning pods wait in an init container ('semcom sweep
 // wait') until their pre-training jobs have ended, so the DAG holds without a workflow engine; the pod
@@ -49,6 +59,32 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 	}
 	if o.Semcom == "" {
 		o.Semcom = "semcom"
+	}
+	if o.GracePeriod == 0 {
+		o.GracePeriod = 120
+	}
+	if !path.IsAbs(o.MountPath) {
+		return nil, fmt.Errorf("--mount %q: want an absolute path in the pods", o.MountPath)
+	}
+	if o.BackoffPerIdx < 0 || o.GracePeriod < 0 {
+		return nil, fmt.Errorf("--backoff-per-index %d, --grace-period %d: want ≥ 0", o.BackoffPerIdx, o.GracePeriod)
+	}
+	if o.Namespace != "" && (k8sName(o.Namespace) != o.Namespace || len(o.Namespace) > 63) {
+		return nil, fmt.Errorf("--namespace %q: want an RFC 1123 label (lower-case letters, digits and '-', at most 63)", o.Namespace)
+	}
+	if out := p.Grid.Out; path.IsAbs(out) && !strings.HasPrefix(path.Clean(out)+"/", path.Clean(o.MountPath)+"/") {
+		return nil, fmt.Errorf("the grid's out: %s is outside the claim mounted at %s: the pods would write where nobody reads; make it relative or under the mount", out, o.MountPath)
+	}
+	requests := corev1.ResourceList{}
+	for name, v := range map[corev1.ResourceName]string{corev1.ResourceCPU: o.CPU, corev1.ResourceMemory: o.Memory} {
+		if v == "" {
+			continue
+		}
+		q, err := resource.ParseQuantity(v)
+		if err != nil || q.Sign() <= 0 {
+			return nil, fmt.Errorf("--%s %q: want a positive Kubernetes quantity (e.g. 4, 500m, 16Gi)", map[corev1.ResourceName]string{corev1.ResourceCPU: "cpu", corev1.ResourceMemory: "memory"}[name], v)
+		}
+		requests[name] = q
 	}
 	pre, fine := p.stageCounts()
 	job := func(stage string, n, offset int) *batchv1.Job {
@@ -72,23 +108,46 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 			if o.MaxJobs > 0 {
 				c.Env = append(c.Env, corev1.EnvVar{Name: "SEMCOM_MAX_JOBS", Value: strconv.Itoa(o.MaxJobs)})
 			}
-			if o.GPUs > 0 && name == "semcom" {
+			if name != "semcom" { // the init container holds no GPU and asks for little
+				return c
+			}
+			c.Resources.Requests, c.Resources.Limits = corev1.ResourceList{}, corev1.ResourceList{}
+			for k, q := range requests {
+				c.Resources.Requests[k] = q
+			}
+			if q, ok := requests[corev1.ResourceMemory]; ok {
+				c.Resources.Limits[corev1.ResourceMemory] = q
+			}
+			if o.GPUs > 0 {
 				q := resource.MustParse(strconv.Itoa(o.GPUs))
-				c.Resources.Limits = corev1.ResourceList{"nvidia.com/gpu": q}
-				c.Resources.Requests = corev1.ResourceList{"nvidia.com/gpu": q}
+				c.Resources.Limits["nvidia.com/gpu"] = q
+				c.Resources.Requests["nvidia.com/gpu"] = q
+			}
+			if o.GPUs > 1 { // NCCL's shared-memory transport needs more than the runtime's 64 MB /dev/shm
+				c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "shm", MountPath: "/dev/shm"})
 			}
 			return c
 		}
 		off := strconv.Itoa(offset)
+		grace := int64(o.GracePeriod)
 		spec := corev1.PodSpec{
-			RestartPolicy:      corev1.RestartPolicyNever,
-			ServiceAccountName: o.ServiceAccount,
-			Containers:         []corev1.Container{container("semcom", runArgs(o, off)...)},
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			ServiceAccountName:            o.ServiceAccount,
+			TerminationGracePeriodSeconds: &grace,
+			Containers:                    []corev1.Container{container("semcom", runArgs(o, off)...)},
 			Volumes: []corev1.Volume{{Name: "runs", VolumeSource: corev1.VolumeSource{
 				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.Claim}}}},
 		}
+		if o.GPUs > 1 {
+			spec.Volumes = append(spec.Volumes, corev1.Volume{Name: "shm", VolumeSource: corev1.VolumeSource{
+				EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}})
+		}
+		var suspend *bool
 		if stage == "finetune" && pre > 0 {
-			spec.InitContainers = []corev1.Container{container("wait-for-pretraining", "wait", "--grid", o.Grid, "--offset", off)}
+			// Created suspended (no pods, no GPUs held) and released by submit.sh once pre-training has ended;
+			// the init container then only confirms each job's own dependencies (it returns at once).
+			suspend = ptr(true)
+			spec.InitContainers = []corev1.Container{container("wait-for-pretraining", "wait", "--grid", o.Grid, "--offset", off, "--timeout", "10m")}
 		}
 		labels := map[string]string{"app.kubernetes.io/name": "semcom", "semcom/sweep": p.Grid.Name, "semcom/stage": stage}
 		return &batchv1.Job{
@@ -109,6 +168,7 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 						{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}},
 				}},
 				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
+				Suspend:  suspend,
 			},
 		}
 	}
@@ -120,6 +180,25 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 		jobs = append(jobs, job("finetune", fine, pre))
 	}
 	return jobs, nil
+}
+
+// K8sSubmit is the script that applies the manifests and releases the suspended fine-tuning Job once the
+// pre-training Job has ended (Complete, or Failed: the fine-tuning jobs of failed pre-trainings then exit 4
+// and are recorded, the others run).
+func K8sSubmit(jobs []*batchv1.Job, manifest string) string {
+	var b strings.Builder
+	b.WriteString("#!/bin/bash\n# Applies the sweep's Jobs; the fine-tuning Job is created suspended and released after pre-training.\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\n")
+	ns := ""
+	if len(jobs) > 0 && jobs[0].Namespace != "" {
+		ns = " -n " + jobs[0].Namespace
+	}
+	fmt.Fprintf(&b, "kubectl%s apply -f %s\n", ns, manifest)
+	if len(jobs) == 2 && jobs[1].Spec.Suspend != nil && *jobs[1].Spec.Suspend {
+		fmt.Fprintf(&b, "echo \"waiting for job/%s to end before releasing job/%s\"\n", jobs[0].Name, jobs[1].Name)
+		fmt.Fprintf(&b, "until s=$(kubectl%s get job/%s -o jsonpath='{.status.conditions[?(@.status==\"True\")].type}') && [[ \" $s \" == *\" Complete \"* || \" $s \" == *\" Failed \"* ]]; do sleep 30; done\n", ns, jobs[0].Name)
+		fmt.Fprintf(&b, "kubectl%s patch job/%s --type=merge -p '{\"spec\":{\"suspend\":false}}'\n", ns, jobs[1].Name)
+	}
+	return b.String()
 }
 
 // K8sYAML renders the jobs as one multi-document YAML.

@@ -23,12 +23,18 @@ type LocalOptions struct {
 	Logf    func(string, ...any)
 	// Ended, when set, hears of every job that ends (for a progress bar).
 	Ended func()
+	// Stop, when set, delivers the signals that stop the sweep: no job starts after the first, the running
+	// ones get it too (so they stop after their current step and keep their checkpoints; SIGINT is not
+	// passed on, since a terminal's Ctrl-C reaches the whole process group already and a second SIGINT
+	// makes a job exit at once), and RunLocal returns once they have ended.
+	Stop <-chan os.Signal
 }
 
 // LocalResult counts how the jobs ended.
 type LocalResult struct {
 	Done, Diverged, Failed, Blocked int
 	Exit                            map[int]int // exit code of every job run in this invocation
+	Stopped                         os.Signal   // the signal that stopped the sweep (nil: it ran to its end)
 }
 
 // RunLocal runs the DAG on this machine with Workers processes at a time, each job as soon as its
@@ -58,6 +64,7 @@ func (p *Plan) RunLocal(o LocalOptions) (LocalResult, error) {
 		free[i] = true
 	}
 	running := 0
+	procs := map[int]*exec.Cmd{}
 	ready := func(j *Job) (ok, blocked bool) {
 		for _, d := range j.Deps {
 			switch state[d] {
@@ -73,6 +80,9 @@ func (p *Plan) RunLocal(o LocalOptions) (LocalResult, error) {
 	for {
 		launched := false
 		for _, j := range p.Jobs {
+			if res.Stopped != nil {
+				break
+			}
 			if state[j.Index] != "" {
 				continue
 			}
@@ -114,6 +124,7 @@ func (p *Plan) RunLocal(o LocalOptions) (LocalResult, error) {
 				return res, fmt.Errorf("job %d: %w", j.Index, err)
 			}
 			state[j.Index], free[slot] = "running", false
+			procs[j.Index] = cmd
 			running++
 			launched = true
 			o.Logf("started job %d/%d %s (worker %d)", j.Index, len(p.Jobs), j.Name, slot)
@@ -133,7 +144,22 @@ func (p *Plan) RunLocal(o LocalOptions) (LocalResult, error) {
 		if running == 0 && !launched {
 			break
 		}
-		e := <-endc
+		var e ended
+		select {
+		case e = <-endc:
+		case sig := <-o.Stop:
+			if res.Stopped == nil {
+				res.Stopped = sig
+				o.Logf("%v: stopping the %d running jobs after their current step; no new job starts", sig, running)
+			}
+			if sig != os.Interrupt {
+				for _, c := range procs {
+					c.Process.Signal(sig)
+				}
+			}
+			continue
+		}
+		delete(procs, e.job)
 		running--
 		free[e.slot] = true
 		res.Exit[e.job] = e.code

@@ -1,11 +1,13 @@
 package sweep
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/semcom/semcom/internal/fsutil"
@@ -26,8 +28,26 @@ type SlurmOptions struct {
 	// ContainerImage runs each job in an enroot/pyxis container (srun --container-image); Apptainer runs it
 	// with 'apptainer exec --nv IMAGE'. At most one of them.
 	ContainerImage, ContainerMounts, Apptainer string
-	Extra                                      []string // more #SBATCH lines, verbatim (e.g. "--qos=normal")
-	MaxJobs                                    int      // --max-jobs of the plan, exported to the tasks when set
+	// ContainerSemcom is the semcom binary inside the container (default DefaultContainerSemcom, where
+	// Dockerfile.cuda installs it); Semcom, the host's path, does not exist there.
+	ContainerSemcom string
+	Extra           []string // more #SBATCH lines, verbatim (e.g. "--qos=normal")
+	MaxJobs         int      // --max-jobs of the plan, exported to the tasks when set
+}
+
+// DefaultContainerSemcom is where Dockerfile.cuda installs semcom in its image.
+const DefaultContainerSemcom = "/opt/semcom/bin/semcom"
+
+// containerBinds lists the host folders a containerised job needs at the same paths: the working directory
+// (run folders, relative paths) and the grid's folder (the grid and its base config), each once.
+func (o SlurmOptions) containerBinds() []string {
+	var out []string
+	for _, d := range []string{o.Workdir, filepath.Dir(o.Grid)} {
+		if d != "" && d != "." && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Script names in <sweep>/slurm.
@@ -97,19 +117,34 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 		if o.MaxJobs > 0 { // each task expands the plan again
 			fmt.Fprintf(&b, "export SEMCOM_MAX_JOBS=%d\n", o.MaxJobs)
 		}
-		run := fmt.Sprintf("%s sweep run --grid %s --offset %d", shellQuote(o.Semcom), shellQuote(o.Grid), offset)
+		bin := o.Semcom
+		if o.ContainerImage != "" || o.Apptainer != "" {
+			bin = cmp.Or(o.ContainerSemcom, DefaultContainerSemcom)
+		}
+		run := fmt.Sprintf("%s sweep run --grid %s --offset %d", shellQuote(bin), shellQuote(o.Grid), offset)
 		if o.GPUs > 1 { // one data-parallel rank per GPU of the task
 			run += fmt.Sprintf(" --nproc-per-node %d", o.GPUs)
 		}
 		switch {
 		case o.ContainerImage != "":
-			mounts := ""
+			var ms []string
+			for _, d := range o.containerBinds() {
+				ms = append(ms, d+":"+d)
+			}
 			if o.ContainerMounts != "" {
-				mounts = " --container-mounts=" + shellQuote(o.ContainerMounts)
+				ms = append(ms, o.ContainerMounts)
+			}
+			mounts := ""
+			if len(ms) > 0 {
+				mounts = " --container-mounts=" + shellQuote(strings.Join(ms, ","))
 			}
 			fmt.Fprintf(&b, "exec srun --container-image=%s%s --container-workdir=%s %s\n", shellQuote(o.ContainerImage), mounts, shellQuote(o.Workdir), run)
 		case o.Apptainer != "":
-			fmt.Fprintf(&b, "exec apptainer exec --nv %s %s\n", shellQuote(o.Apptainer), run)
+			binds := ""
+			if ds := o.containerBinds(); len(ds) > 0 {
+				binds = " --bind " + shellQuote(strings.Join(ds, ","))
+			}
+			fmt.Fprintf(&b, "exec apptainer exec --nv%s --pwd %s %s %s\n", binds, shellQuote(o.Workdir), shellQuote(o.Apptainer), run)
 		default:
 			fmt.Fprintf(&b, "exec %s\n", run)
 		}

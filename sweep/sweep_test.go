@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,7 +114,9 @@ func TestSlurmScripts(t *testing.T) {
 	}
 	pre, fine := files[PretrainScript], files[FinetuneScript]
 	for _, want := range []string{"#SBATCH --array=0-1%3", "#SBATCH --gres=gpu:1", "#SBATCH --partition=gpu", "#SBATCH --time=01:00:00",
-		"exec apptainer exec --nv semcom.sif /opt/semcom sweep run --grid /shared/grid.yaml --offset 0"} {
+		// Inside the container, the image's semcom (the host path /opt/semcom does not exist there), with the
+		// working directory and the grid's folder bound at their own paths.
+		"exec apptainer exec --nv --bind /shared --pwd /shared semcom.sif " + DefaultContainerSemcom + " sweep run --grid /shared/grid.yaml --offset 0"} {
 		if !strings.Contains(pre, want) {
 			t.Fatalf("pretrain.sbatch lacks %q:\n%s", want, pre)
 		}
@@ -127,6 +130,10 @@ func TestSlurmScripts(t *testing.T) {
 	multi, _ := p.SlurmScripts(SlurmOptions{Semcom: "semcom", Grid: "g.yaml", Workdir: "/w", GPUs: 4})
 	if !strings.Contains(multi[FinetuneScript], "#SBATCH --gres=gpu:4") || !strings.Contains(multi[FinetuneScript], "--nproc-per-node 4") {
 		t.Fatalf("a 4-GPU job:\n%s", multi[FinetuneScript])
+	}
+	pyxis, _ := p.SlurmScripts(SlurmOptions{Semcom: "/home/me/semcom", Grid: "/w/g.yaml", Workdir: "/w", ContainerImage: "img", ContainerMounts: "/data:/data", ContainerSemcom: "/usr/bin/semcom"})
+	if want := "exec srun --container-image=img --container-mounts=/w:/w,/data:/data --container-workdir=/w /usr/bin/semcom sweep run --grid /w/g.yaml"; !strings.Contains(pyxis[PretrainScript], want) {
+		t.Fatalf("pyxis script lacks %q:\n%s", want, pyxis[PretrainScript])
 	}
 	if _, err := p.SlurmScripts(SlurmOptions{ContainerImage: "x", Apptainer: "y"}); err == nil {
 		t.Fatal("two container runtimes accepted")
@@ -149,7 +156,8 @@ func TestK8sManifestsAreValidJobs(t *testing.T) {
 	if _, err := p.K8sJobs(K8sOptions{Image: "img"}); err == nil {
 		t.Fatal("no claim accepted")
 	}
-	jobs, err := p.K8sJobs(K8sOptions{Image: "registry/semcom:cuda", Claim: "runs", GPUs: 1, Parallelism: 4})
+	tmp := os.TempDir() // the test grid's out: is an absolute folder there
+	jobs, err := p.K8sJobs(K8sOptions{Image: "registry/semcom:cuda", Claim: "runs", GPUs: 1, Parallelism: 4, MountPath: tmp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +189,57 @@ func TestK8sManifestsAreValidJobs(t *testing.T) {
 		if (len(j.Spec.Template.Spec.InitContainers) == 1) != (i == 1) {
 			t.Fatalf("document %d: init containers %v", i, j.Spec.Template.Spec.InitContainers)
 		}
+		// No deadlock: the fine-tuning Job starts suspended (no pods hold GPUs while pre-training waits for
+		// them), and its init container holds no GPU at all.
+		if suspended := j.Spec.Suspend != nil && *j.Spec.Suspend; suspended != (i == 1) {
+			t.Fatalf("document %d: suspend %v", i, j.Spec.Suspend)
+		}
+		for _, ic := range j.Spec.Template.Spec.InitContainers {
+			if _, gpu := ic.Resources.Limits["nvidia.com/gpu"]; gpu || len(ic.Resources.Requests) > 0 {
+				t.Fatalf("init container %s holds resources: %v", ic.Name, ic.Resources)
+			}
+		}
+		if g := j.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g < 30 {
+			t.Fatalf("document %d: terminationGracePeriodSeconds %v", i, g)
+		}
+	}
+	submit := K8sSubmit(jobs, "jobs.yaml")
+	apply, release := strings.Index(submit, "kubectl apply -f jobs.yaml"), strings.Index(submit, `patch job/my-sweep-finetune --type=merge -p '{"spec":{"suspend":false}}'`)
+	if apply < 0 || release < apply || !strings.Contains(submit[apply:release], "get job/my-sweep-pretrain") {
+		t.Fatalf("submit.sh must apply, wait for pre-training, then release fine-tuning:\n%s", submit)
+	}
+	// Requests, /dev/shm for multi-GPU pods, and the refusals.
+	multi, err := p.K8sJobs(K8sOptions{Image: "img", Claim: "runs", GPUs: 2, CPU: "8", Memory: "16Gi", MountPath: tmp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := multi[0].Spec.Template.Spec
+	r := ps.Containers[0].Resources
+	if r.Requests.Cpu().String() != "8" || r.Requests.Memory().String() != "16Gi" || r.Limits.Memory().String() != "16Gi" {
+		t.Fatalf("requests %v limits %v", r.Requests, r.Limits)
+	}
+	shm := false
+	for _, v := range ps.Volumes {
+		shm = shm || v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory
+	}
+	if !shm || !slices.ContainsFunc(ps.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == "/dev/shm" }) {
+		t.Fatalf("a 2-GPU pod without a memory-backed /dev/shm: %v", ps.Volumes)
+	}
+	for _, c := range []struct {
+		o    K8sOptions
+		want string
+	}{{K8sOptions{MountPath: "work"}, "--mount"}, {K8sOptions{Namespace: "Bad_NS!"}, "--namespace"},
+		{K8sOptions{BackoffPerIdx: -1}, "--backoff-per-index"}, {K8sOptions{Memory: "lots"}, "--memory"}, {K8sOptions{CPU: "-1"}, "--cpu"}} {
+		c.o.Image, c.o.Claim = "i", "c"
+		if c.o.MountPath == "" {
+			c.o.MountPath = tmp
+		}
+		if _, err := p.K8sJobs(c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("%+v: %v, want an error naming %s", c.o, err, c.want)
+		}
+	}
+	if _, err := p.K8sJobs(K8sOptions{Image: "i", Claim: "c"}); err == nil || !strings.Contains(err.Error(), "outside the claim") {
+		t.Fatalf("an absolute out: outside the mount: %v", err)
 	}
 	// The strict decoder is what catches a misspelt field.
 	bad := strings.Replace(docs[0], "backoffLimitPerIndex", "backofLimitPerIndex", 1)

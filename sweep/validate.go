@@ -24,7 +24,7 @@ func (o SlurmOptions) Check() error {
 	}
 	fields := []struct{ flag, v string }{{"--semcom", o.Semcom}, {"--grid", o.Grid}, {"--workdir", o.Workdir}, {"--partition", o.Partition},
 		{"--account", o.Account}, {"--time", o.Time}, {"--mem", o.Mem}, {"--container-image", o.ContainerImage},
-		{"--container-mounts", o.ContainerMounts}, {"--apptainer", o.Apptainer}}
+		{"--container-mounts", o.ContainerMounts}, {"--apptainer", o.Apptainer}, {"--container-semcom", o.ContainerSemcom}}
 	for _, e := range o.Extra {
 		fields = append(fields, struct{ flag, v string }{"--sbatch", e})
 	}

@@ -5,7 +5,13 @@ package torch
 import "C"
 
 import (
+	byteorder "encoding/binary"
 	"fmt"
+	"hash/fnv"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -17,7 +23,18 @@ type ProcessGroup struct {
 	d           C.tg_dist
 	Rank, World int
 	Addr        string
+	// CheckOrder makes every collective first compare, across the ranks, its sequence number, its kind and
+	// the Go call stack that issued it (function names, not lines), and fail at once with an error naming
+	// both sites when the ranks disagree. Without it, ranks that issue collectives in different orders pair
+	// the wrong ones silently (or hang until the timeout). It costs an extra all-gather per collective:
+	// on in the tests and with SEMCOM_DIST_CHECK=1.
+	CheckOrder bool
+	seq        int64
+	checkDev   Device // where the check's tensor lives: the last collective's device (NCCL takes CUDA only)
 }
+
+// DistCheckEnv switches on the collective-order check of every process group (any non-empty value).
+const DistCheckEnv = "SEMCOM_DIST_CHECK"
 
 // DistBackends reports the c10d backends of the loaded shim ("gloo"; none without libgloo-dev at build).
 func DistBackends() []string {
@@ -54,7 +71,108 @@ func NewProcessGroupOn(backend, host string, port, rank, world int, timeout time
 	if err := checkErr(C.tg_dist_init(ch, C.int(port), C.int(rank), C.int(world), C.int64_t(timeout.Milliseconds()), b, &d), "ProcessGroup"); err != nil {
 		return nil, fmt.Errorf("process group at %s:%d (rank %d of %d): %w", host, port, rank, world, err)
 	}
-	return &ProcessGroup{d: d, Rank: rank, World: world, Addr: fmt.Sprintf("%s:%d", host, port)}, nil
+	return &ProcessGroup{d: d, Rank: rank, World: world, Addr: fmt.Sprintf("%s:%d", host, port),
+		CheckOrder: os.Getenv(DistCheckEnv) != "", checkDev: CPU}, nil
+}
+
+// callSite names the Go functions on the stack above the binding (outermost last), without line numbers:
+// two ranks reaching one collective from different lines of the same function (rank 0 after writing a
+// file) agree, and ranks in different functions do not.
+func callSite() string {
+	pcs := make([]uintptr, 48)
+	n := runtime.Callers(3, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	var names []string
+	for {
+		f, more := frames.Next()
+		fn := f.Function
+		if !strings.HasPrefix(fn, "github.com/semcom/semcom/torch.(*ProcessGroup).") && !strings.HasPrefix(fn, "runtime.") && fn != "" {
+			names = append(names, fn[strings.LastIndex(fn, "/")+1:])
+		}
+		if !more {
+			break
+		}
+	}
+	return strings.Join(names, " ← ")
+}
+
+// checkOrder compares this collective's (sequence number, kind, numel, call site) with every rank's.
+func (g *ProcessGroup) checkOrder(op string, t *Tensor) error {
+	if !g.CheckOrder {
+		return nil
+	}
+	g.seq++
+	site := callSite()
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s|%s", op, site)
+	tag := int64(h.Sum64() >> 1)
+	numel := int64(-1)
+	if t != nil {
+		m := t.Meta()
+		numel, g.checkDev = 1, m.Device
+		for _, d := range m.Shape {
+			numel *= d
+		}
+	}
+	mine := []int64{g.seq, tag, numel}
+	gathered, err := g.gatherForCheck(wordBytes(mine))
+	if err != nil {
+		return fmt.Errorf("collective #%d (%s): the order check's all-gather failed (a rank is gone?): %w", g.seq, op, err)
+	}
+	all := int64s(gathered)
+	for r := range g.World {
+		if !slices.Equal(all[3*r:3*r+3], mine) {
+			// Every rank sees the same gathered words, so every rank gets here: exchange the sites to name them.
+			const width = 1024
+			text := make([]byte, width)
+			copy(text, op+" at "+site)
+			names, err := g.gatherForCheck(text)
+			if err != nil {
+				return fmt.Errorf("ranks diverged at collective #%d (rank %d issues %s)", g.seq, g.Rank, op+" at "+site)
+			}
+			var lines []string
+			for q := range g.World {
+				b := names[q*width : (q+1)*width]
+				lines = append(lines, fmt.Sprintf("rank %d: #%d %s (%d elements)", q, all[3*q], strings.TrimRight(string(b), "\x00"), all[3*q+2]))
+			}
+			return fmt.Errorf("ranks diverged at collective #%d: %s", g.seq, strings.Join(lines, "; "))
+		}
+	}
+	return nil
+}
+
+// gatherForCheck all-gathers raw bytes (on the device of the group's last collective) without the check.
+func (g *ProcessGroup) gatherForCheck(b []byte) ([]byte, error) {
+	var res []byte
+	var err error
+	WithScope(func() {
+		var out C.tg_tensor
+		t := FromSlice(b).ToDevice(g.checkDev)
+		if err = checkErr(C.tg_dist_all_gather(g.d, t.handle("checkOrder"), &out), "AllGather"); err != nil {
+			return
+		}
+		res = adopt(out).ToDevice(CPU).Bytes()
+	})
+	return res, err
+}
+
+var le = byteorder.LittleEndian
+
+// wordBytes and int64s move int64 words through a byte tensor.
+func wordBytes(v []int64) []byte {
+	var b []byte
+	for _, x := range v {
+		b = le.AppendUint64(b, uint64(x))
+	}
+	return b
+}
+
+func int64s(b []byte) []int64 {
+	v := make([]int64, len(b)/8)
+	for i := range v {
+		v[i] = int64(le.Uint64(b[8*i:]))
+	}
+	return v
 }
 
 // Close leaves the group.
@@ -67,12 +185,18 @@ func (g *ProcessGroup) Close() {
 
 // AllReduceSum replaces t (in place) by the sum of every rank's t.
 func (g *ProcessGroup) AllReduceSum(t *Tensor) error {
+	if err := g.checkOrder("AllReduceSum", t); err != nil {
+		return err
+	}
 	return checkErr(C.tg_dist_all_reduce_sum(g.d, t.handle("AllReduceSum")), "AllReduceSum")
 }
 
 // AllReduceSumGrad returns the sum over ranks of t as a new tensor that autograd differentiates: its
 // backward sums the incoming gradient over the ranks as well (every rank must run the same backward).
 func (g *ProcessGroup) AllReduceSumGrad(t *Tensor) (*Tensor, error) {
+	if err := g.checkOrder("AllReduceSumGrad", t); err != nil {
+		return nil, err
+	}
 	var out C.tg_tensor
 	if err := checkErr(C.tg_dist_all_reduce_sum_grad(g.d, t.handle("AllReduceSumGrad"), &out), "AllReduceSumGrad"); err != nil {
 		return nil, err
@@ -82,6 +206,9 @@ func (g *ProcessGroup) AllReduceSumGrad(t *Tensor) (*Tensor, error) {
 
 // AllGather returns every rank's t concatenated along dim 0, in rank order (a new tensor; no gradient).
 func (g *ProcessGroup) AllGather(t *Tensor) (*Tensor, error) {
+	if err := g.checkOrder("AllGather", t); err != nil {
+		return nil, err
+	}
 	var out C.tg_tensor
 	if err := checkErr(C.tg_dist_all_gather(g.d, t.handle("AllGather"), &out), "AllGather"); err != nil {
 		return nil, err
@@ -91,11 +218,19 @@ func (g *ProcessGroup) AllGather(t *Tensor) (*Tensor, error) {
 
 // Broadcast replaces t (in place) by root's t.
 func (g *ProcessGroup) Broadcast(t *Tensor, root int) error {
+	if err := g.checkOrder("Broadcast", t); err != nil {
+		return err
+	}
 	return checkErr(C.tg_dist_broadcast(g.d, t.handle("Broadcast"), C.int(root)), "Broadcast")
 }
 
 // Barrier waits until every rank has reached it.
-func (g *ProcessGroup) Barrier() error { return checkErr(C.tg_dist_barrier(g.d), "Barrier") }
+func (g *ProcessGroup) Barrier() error {
+	if err := g.checkOrder("Barrier", nil); err != nil {
+		return err
+	}
+	return checkErr(C.tg_dist_barrier(g.d), "Barrier")
+}
 
 // GradReducer averages parameter gradients over the ranks while the backward pass runs, as DDP's reducer
 // does: buckets of parameters (reverse order) are all-reduced from autograd hooks as soon as their last
@@ -107,6 +242,9 @@ type GradReducer struct {
 
 // NewGradReducer hooks params (leaves that require a gradient) into buckets of at most bucketBytes.
 func (g *ProcessGroup) NewGradReducer(params []*Tensor, bucketBytes int64) (*GradReducer, error) {
+	if err := g.checkOrder("NewGradReducer", nil); err != nil {
+		return nil, err
+	}
 	hs := handles(params, "NewGradReducer")
 	var r C.tg_reducer
 	if err := checkErr(C.tg_dist_reducer_new(g.d, hp(hs), C.int(len(hs)), C.int64_t(bucketBytes), &r), "NewGradReducer"); err != nil {

@@ -25,6 +25,18 @@ func distWorker() {
 		fmt.Println("error:", err)
 		os.Exit(1)
 	}
+	if os.Getenv("TG_DIST_DIVERGE") != "" {
+		// The shape of the probes bug: both ranks broadcast a tensor of one size, from different code.
+		x := FromSlice([]float32{1, 2})
+		if rank == 0 {
+			err = broadcastForProbes(g, x)
+		} else {
+			err = broadcastForTraining(g, x)
+		}
+		fmt.Println("diverge:", err)
+		g.Close()
+		os.Exit(0)
+	}
 	if os.Getenv("TG_DIST_DIE") == strconv.Itoa(rank) {
 		os.Exit(0) // a rank that dies after joining
 	}
@@ -46,6 +58,12 @@ func distWorker() {
 	fmt.Println("barrier", g.Barrier())
 	g.Close()
 }
+
+//go:noinline
+func broadcastForProbes(g *ProcessGroup, x *Tensor) error { return g.Broadcast(x, 0) }
+
+//go:noinline
+func broadcastForTraining(g *ProcessGroup, x *Tensor) error { return g.Broadcast(x, 0) }
 
 func freeTCPPort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -88,8 +106,12 @@ func TestCollectives(t *testing.T) {
 	if len(DistBackends()) == 0 {
 		t.Skip("this shim has no distributed backend (Gloo headers were missing at build: 'make' installs libgloo-dev)")
 	}
-	for _, world := range []int{2, 3} {
-		outs := runRanks(t, world, freeTCPPort(t))
+	for _, c := range []struct {
+		world int
+		check string
+	}{{2, ""}, {3, ""}, {2, "1"}} {
+		world := c.world
+		outs := runRanks(t, world, freeTCPPort(t), DistCheckEnv+"="+c.check)
 		sum := world * (world + 1) / 2
 		for r, out := range outs {
 			for _, want := range []string{
@@ -99,7 +121,7 @@ func TestCollectives(t *testing.T) {
 				"barrier <nil>",
 			} {
 				if !strings.Contains(out, want) {
-					t.Fatalf("world %d, rank %d lacks %q:\n%s", world, r, want, out)
+					t.Fatalf("world %d (order check %q), rank %d lacks %q:\n%s", world, c.check, r, want, out)
 				}
 			}
 		}
@@ -112,6 +134,27 @@ func seq(n int) []float32 {
 		s[i] = float32(i)
 	}
 	return s
+}
+
+// TestCollectiveOrderCheck: ranks that reach a collective of the same kind and size from different code pair
+// silently without the check (the bug it exists for) and fail at once, naming both sites, with it.
+func TestCollectiveOrderCheck(t *testing.T) {
+	if len(DistBackends()) == 0 {
+		t.Skip("no distributed backend in this shim")
+	}
+	for _, o := range runRanks(t, 2, freeTCPPort(t), "TG_DIST_DIVERGE=1", DistCheckEnv+"=") {
+		if !strings.Contains(o, "diverge: <nil>") {
+			t.Fatalf("without the check the mismatched broadcasts should pair silently:\n%s", o)
+		}
+	}
+	outs := runRanks(t, 2, freeTCPPort(t), "TG_DIST_DIVERGE=1", DistCheckEnv+"=1")
+	for r, o := range outs {
+		for _, want := range []string{"ranks diverged at collective #1", "broadcastForProbes", "broadcastForTraining"} {
+			if !strings.Contains(o, want) {
+				t.Fatalf("rank %d lacks %q:\n%s", r, want, o)
+			}
+		}
+	}
 }
 
 // TestCollectiveFailsWhenARankDies: the surviving rank's collective fails within the timeout.

@@ -86,6 +86,9 @@ func (e *Env) pretrainLoss(method string, views [][2]*torch.Tensor) *torch.Tenso
 func (e *Env) Pretrain(method string, resume bool) (string, error) {
 	x := e.Exp
 	log := e.Log.WithFields(map[string]any{"stage": "pretrain", "method": method})
+	if method == MethodProposed {
+		log.WithFields(map[string]any{"k_sha": e.Exp.SharedDims(), "loss_dims": e.Exp.LossDims()}).Info("shared block of the proposed loss")
+	}
 	job, err := e.openJob("pretrain", method)
 	if err != nil {
 		return "", err

@@ -65,8 +65,9 @@ func (e *Env) featureSets(sys *System, method string, zs []probe.Matrix) ([]stri
 		all += "+" + enc.Modality.Name
 	}
 	add(all[1:], probe.Concat(zs...))
+	// The shared/unique blocks are blocks of what the loss sees: of z itself only without a projector.
 	ks, k := e.Exp.SharedDims(), int(sys.K)
-	if method == MethodProposed && ks > 0 && ks < k {
+	if method == MethodProposed && len(e.Exp.Model.Projector) == 0 && ks > 0 && ks < k {
 		var shared, unique []probe.Matrix
 		for m, enc := range sys.Encoders {
 			s, u := zs[m].Columns(0, ks), zs[m].Columns(ks, k)

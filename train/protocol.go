@@ -109,7 +109,7 @@ func (e *Env) protocolProbes(encoders map[string]string) ([]report.Probe, error)
 		return nil, nil
 	}
 	sys := NewSystem(e.Exp.Model, e.Data.Modalities, len(e.Data.ClassNames), e.Exp.PretrainSeed())
-	e.prepare(sys)
+	e.placeLocal(sys) // rank 0 alone: no broadcast (the other ranks are fine-tuning by now)
 	all, err := e.Probes(sys, "random-init")
 	if err != nil {
 		return nil, err

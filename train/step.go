@@ -48,17 +48,7 @@ func (e *Env) gradSync(params []*torch.Tensor) dist.GradSync {
 // prepare puts a system on the device in the layout the speed settings ask for; in a data-parallel job
 // every rank takes rank 0's tensors and, with model.sync_bn, synchronises its BatchNorms.
 func (e *Env) prepare(sys *System) {
-	sys.To(e.Dev)
-	if e.speed().channelsLast {
-		for _, enc := range sys.Encoders {
-			enc.Trunk.Store.ChannelsLast()
-		}
-	}
-	if g := e.Exp.Model.GhostBN; g > 1 && e.Group == nil {
-		for _, bn := range sys.ShardedBatchNorms() {
-			bn.Ghost = g
-		}
-	}
+	e.placeLocal(sys)
 	if e.Group == nil {
 		return
 	}
@@ -74,6 +64,23 @@ func (e *Env) prepare(sys *System) {
 				}
 				return s
 			}
+		}
+	}
+}
+
+// placeLocal puts a system on the device in the layout of the speed settings without any collective: for a
+// system only one rank uses (rank 0's random-init probes). A collective there would pair with whatever the
+// other ranks issue next and shift every later pairing.
+func (e *Env) placeLocal(sys *System) {
+	sys.To(e.Dev)
+	if e.speed().channelsLast {
+		for _, enc := range sys.Encoders {
+			enc.Trunk.Store.ChannelsLast()
+		}
+	}
+	if g := e.Exp.Model.GhostBN; g > 1 && e.Group == nil {
+		for _, bn := range sys.ShardedBatchNorms() {
+			bn.Ghost = g
 		}
 	}
 }

@@ -16,8 +16,10 @@ import (
 	"github.com/semcom/semcom/torch"
 )
 
+// ddpArgs is the tiny protocol with the default options otherwise (the probes on: rank 0 alone runs them,
+// which once made it issue a broadcast the other ranks never did).
 func ddpArgs(out, name string, extra ...string) []string {
-	args := append([]string{"run", "--out", out, "--name", name, "--set", "model.sync_bn=true", "--set", "probe.enabled=false",
+	args := append([]string{"run", "--out", out, "--name", name, "--set", "model.sync_bn=true",
 		"--set", "methods=[proposed,supervised]", "--set", "checkpoint.every=1"}, tiny[:len(tiny)-2]...)
 	return append(args, extra...)
 }
@@ -77,6 +79,7 @@ func TestDataParallelMatchesSingleProcess(t *testing.T) {
 	if len(torch.DistBackends()) == 0 {
 		t.Skip("this shim has no distributed backend (Gloo headers were missing at build: 'make' installs libgloo-dev)")
 	}
+	t.Setenv(torch.DistCheckEnv, "1") // every collective compared across the ranks: a divergence fails at once
 	out := t.TempDir()
 	run := func(name string, args ...string) string {
 		if msg, code := semcom(t, nil, ddpArgs(out, name, args...)...); code != 0 {
@@ -122,6 +125,12 @@ func TestDataParallelMatchesSingleProcess(t *testing.T) {
 	}
 	sameMetrics(t, one, run("resumed", append(all, "--resume")...), jobs)
 
+	// The probes ran (rank 0) in the data-parallel run as in the single process.
+	for _, run := range []string{one, filepath.Join(out, "two")} {
+		if _, err := os.Stat(filepath.Join(run, "pretrain", "proposed", "probes.json")); err != nil {
+			t.Fatalf("probes of %s: %v", run, err)
+		}
+	}
 	// Only rank 0 writes: one set of event files.
 	if m, _ := filepath.Glob(filepath.Join(out, "two", "tb", "pretrain-proposed", "events.out.tfevents.*")); len(m) != 1 {
 		t.Fatalf("event files of the 2-rank run: %v", m)
@@ -199,8 +208,9 @@ func TestSweepJobsOnSeveralRanks(t *testing.T) {
 	if len(torch.DistBackends()) == 0 {
 		t.Skip("this shim has no distributed backend")
 	}
+	t.Setenv(torch.DistCheckEnv, "1")
 	dir := t.TempDir()
-	grid := "set: {model.sync_bn: true, probe.enabled: false, tracking: []}\n"
+	grid := "set: {model.sync_bn: true, tracking: []}\n" // probes on, as by default
 	one := sweepGrid(t, dir, "one", grid)
 	two := sweepGrid(t, dir, "two", grid)
 	if msg, code := semcom(t, nil, "sweep", "local", "-g", one, "--workers", "2"); code != 0 {

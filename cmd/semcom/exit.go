@@ -25,7 +25,7 @@ const (
 	exitInvalid = sweep.ExitInvalid // invalid config, flag or data: never worth retrying unchanged
 	// exitInternal is a panic (a bug); Go's default exit code for one, 2, would read as invalid input.
 	exitInternal = 70
-	// An interrupted run exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as shells do.
+	// An interrupted run exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM, 138 for SIGUSR1), as shells do.
 )
 
 // invalidError marks bad input.
@@ -125,14 +125,29 @@ func resumeCommand(args []string) string {
 	if !slices.Contains(out, "--resume") {
 		out = append(out, "--resume")
 	}
-	return strings.Join(out, " ")
+	return shellJoin(out)
 }
 
-// watchSignals turns the first SIGINT or SIGTERM into a request to stop after the current optimiser step
-// (the job's checkpoints are kept, so --resume continues exactly); a second one exits at once.
+// shellJoin writes a command line that a POSIX shell reads back as args ('methods=[proposed]' is a glob
+// unquoted).
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
+			q[i] = a
+		} else {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}
+
+// watchSignals turns the first SIGINT, SIGTERM or SIGUSR1 (what Slurm's --signal sends before a time limit or
+// a pre-emption) into a request to stop after the current optimiser step (the job's checkpoints are kept, so
+// --resume continues exactly); a second one exits at once.
 func watchSignals() (interrupted func() os.Signal, stop func()) {
 	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
 	var got atomic.Value
 	done := make(chan struct{})
 	go func() {

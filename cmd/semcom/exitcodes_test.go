@@ -149,7 +149,7 @@ func TestExitCodeContract(t *testing.T) {
 		{"grid at --max-jobs", []string{"sweep", "plan", "-g", grid, "--max-jobs", "18"}, 0, "18 jobs"},
 		{"slurm with --max-jobs", []string{"sweep", "slurm", "-g", depGrid, "--max-jobs", "5"}, 0, "submit with"},
 		{"slurm formats", []string{"sweep", "slurm", "-g", grid, "--time", "1-02:00:00", "--mem", "32000", "--partition", "gpu", "--sbatch", "--qos=normal"}, 0, "submit with"},
-		{"k8s valid", []string{"sweep", "k8s", "-g", grid, "--image", "i", "--pvc", "p", "--namespace", "ml-team", "--backoff-per-index", "0",
+		{"k8s valid", []string{"sweep", "k8s", "-g", grid, "--image", "i", "--pvc", "p", "--namespace", "ml-team", "--backoff-per-index", "0", "--mount", dir,
 			"--out", filepath.Join(dir, "k8s.yaml")}, 0, "2 Indexed Jobs"},
 		// a requested stop is not a failure: the job is checkpointed and --resume continues it
 		{"stop-after reached", append(append([]string{"pretrain", "--out", runs, "--name", "stop", "--stop-after", "1", "--log-level", "warn"}, tiny...),

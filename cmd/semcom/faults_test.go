@@ -100,7 +100,7 @@ func TestKillAtEveryCheckpointWrite(t *testing.T) {
 	t.Logf("%d kill points, each resumed to the uninterrupted summary", points)
 }
 
-// TestSignalStopsCleanly: SIGINT and SIGTERM stop the run after the current step with a message saying how
+// TestSignalStopsCleanly: SIGINT, SIGTERM and SIGUSR1 (Slurm's --signal) stop the run after the current step with a message saying how
 // to resume and exit code 128+N; the resumed run ends as an uninterrupted one.
 func TestSignalStopsCleanly(t *testing.T) {
 	ref := t.TempDir()
@@ -111,7 +111,7 @@ func TestSignalStopsCleanly(t *testing.T) {
 		t.Fatalf("uninterrupted run: exit %d\n%s", code, out)
 	}
 	want := summaryOf(t, filepath.Join(ref, "f"))
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1} {
 		out := t.TempDir()
 		cmd := exec.Command(os.Args[0], args(out)...)
 		cmd.Env = append(os.Environ(), "SEMCOMTEST_MAIN=1")
@@ -132,7 +132,7 @@ func TestSignalStopsCleanly(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != 128+int(sig) {
 			t.Fatalf("%v: %v\n%s", sig, err, log.String())
 		}
-		for _, w := range []string{"interrupted by " + map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[sig],
+		for _, w := range []string{"interrupted by " + map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGUSR1: "SIGUSR1"}[sig],
 			"newest checkpoint (epoch", "--resume"} {
 			if !strings.Contains(log.String(), w) {
 				t.Fatalf("%v: output lacks %q:\n%s", sig, w, log.String())

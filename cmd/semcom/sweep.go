@@ -7,10 +7,12 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -397,8 +399,11 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 			if len(ids) > 0 && workers*perJob > len(ids) {
 				return invalid(fmt.Errorf("--workers %d × --gpus-per-job %d needs %d GPUs, --gpus names %d", workers, perJob, workers*perJob, len(ids)))
 			}
+			stop := make(chan os.Signal, 4)
+			signal.Notify(stop, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
+			defer signal.Stop(stop)
 			res, err := p.RunLocal(sweep.LocalOptions{Workers: workers, GPUs: ids, GPUsPerJob: perJob, Cores: runtime.NumCPU(), Logf: logrus.Infof,
-				Ended: func() { bar.Add(1, "") },
+				Ended: func() { bar.Add(1, "") }, Stop: stop,
 				Command: func(i int) *exec.Cmd {
 					c := exec.Command(self, "sweep", "run", "--grid", *grid, "--index", strconv.Itoa(i), "--nproc-per-node", strconv.Itoa(max(1, perJob)))
 					c.Env = os.Environ()
@@ -406,6 +411,11 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 				}})
 			if err != nil {
 				return invalid(err)
+			}
+			if s, ok := res.Stopped.(syscall.Signal); ok {
+				fmt.Fprintf(cmd.ErrOrStderr(), "semcom: sweep stopped by %v; its jobs keep their checkpoints. Continue with: %s\n", s,
+					shellJoin(os.Args))
+				return &exitError{128 + int(s)}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d jobs: %d done, %d diverged, %d failed, %d blocked by a failed dependency; status: semcom sweep status -g %s\n",
 				len(p.Jobs), res.Done, res.Diverged, res.Failed, res.Blocked, *grid)
@@ -530,7 +540,9 @@ array twice (after a failure half-way it submits only what is missing). The swee
 base config must be on a filesystem that the compute nodes share.
 
 Containers: --container-image runs each task with NVIDIA pyxis ('srun --container-image=IMG', enroot); with
-Apptainer, --apptainer semcom.sif runs 'apptainer exec --nv semcom.sif semcom ...'.`,
+Apptainer, --apptainer semcom.sif runs 'apptainer exec --nv semcom.sif semcom ...'. Inside a container the
+job runs the image's semcom (--container-semcom, default where Dockerfile.cuda installs it), and the working
+directory and the grid's folder are mounted at their own paths (pyxis --container-mounts, apptainer --bind).`,
 		Example: "  semcom sweep slurm -g grids/fading.yaml --partition gpu --time 04:00:00 --gpus 1 --throttle 8 --submit\n" +
 			"  semcom sweep slurm -g grids/fading.yaml --container-image nvcr.io#me/semcom:cuda --container-mounts /scratch:/scratch",
 		Args: cobra.NoArgs,
@@ -590,6 +602,7 @@ Apptainer, --apptainer semcom.sif runs 'apptainer exec --nv semcom.sif semcom ..
 	f.StringVar(&o.ContainerImage, "container-image", "", "run in this container with pyxis (srun --container-image)")
 	f.StringVar(&o.ContainerMounts, "container-mounts", "", "pyxis --container-mounts")
 	f.StringVar(&o.Apptainer, "apptainer", "", "run in this Apptainer image (apptainer exec --nv)")
+	f.StringVar(&o.ContainerSemcom, "container-semcom", sweep.DefaultContainerSemcom, "semcom inside the container (with --container-image or --apptainer)")
 	f.StringArrayVar(&o.Extra, "sbatch", nil, "an extra #SBATCH option, verbatim (repeatable)")
 	f.BoolVar(&submit, "submit", false, "submit the arrays (recording their ids; never twice)")
 	return cmd
@@ -612,9 +625,13 @@ func newSweepK8sCmd(load planLoader) *cobra.Command {
 backoffLimitPerIndex, maxFailedIndexes, restartPolicy Never, a podFailurePolicy that maps the exit-code
 contract (FailIndex on 2 invalid, 3 diverged and 4 a failed dependency; Ignore on pre-emption, the
 DisruptionTarget condition), nvidia.com/gpu limits and the ReadWriteMany claim --pvc mounted for the run
-folders. Fine-tuning pods wait for their pre-training jobs in an init container ('semcom sweep wait').
-The claim must hold the grid file and its base config at the same relative paths (--grid-path otherwise).
-Apply with: kubectl apply -f <sweep>/k8s/jobs.yaml; watch with: semcom sweep status -g GRID.`,
+folders, --cpu/--memory requests (memory also the limit), terminationGracePeriodSeconds (--grace-period,
+time for the step and checkpoint after SIGTERM) and, for multi-GPU pods, a memory-backed /dev/shm for NCCL.
+The fine-tuning Job is created suspended, so its pods hold no GPUs while pre-training runs; the generated
+<sweep>/k8s/submit.sh applies both and releases it once the pre-training Job has ended (an init container
+'semcom sweep wait' then confirms each job's own dependencies). The claim must hold the grid file and its
+base config at the same relative paths (--grid-path otherwise); an absolute out: outside --mount is refused.
+Submit with: bash <sweep>/k8s/submit.sh; watch with: semcom sweep status -g GRID.`,
 		Example: "  semcom sweep k8s -g grids/fading.yaml --image registry.example/semcom:cuda --pvc semcom-runs --parallelism 8",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -640,7 +657,11 @@ Apply with: kubectl apply -f <sweep>/k8s/jobs.yaml; watch with: semcom sweep sta
 			if err := fsutil.WriteFile(out, b, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d Indexed Jobs for %d jobs; apply with: kubectl apply -f %s\n", out, len(jobs), len(p.Jobs), out)
+			script := filepath.Join(filepath.Dir(out), sweep.K8sSubmitScript)
+			if err := fsutil.WriteFile(script, []byte(sweep.K8sSubmit(jobs, filepath.Base(out))), 0o755); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d Indexed Jobs for %d jobs; submit with: bash %s\n", out, len(jobs), len(p.Jobs), script)
 			return nil
 		},
 	}
@@ -655,6 +676,9 @@ Apply with: kubectl apply -f <sweep>/k8s/jobs.yaml; watch with: semcom sweep sta
 	f.IntVar(&o.Parallelism, "parallelism", 0, "pods per stage at once (default: all)")
 	f.IntVar(&o.BackoffPerIdx, "backoff-per-index", 2, "retries of an index after a transient failure")
 	f.StringVar(&o.ServiceAccount, "service-account", "", "service account of the pods")
+	f.StringVar(&o.CPU, "cpu", "4", "CPU request per pod (a Kubernetes quantity; empty: none)")
+	f.StringVar(&o.Memory, "memory", "32Gi", "memory request and limit per pod (a Kubernetes quantity; empty: none); 'semcom bench -c BASE' estimates a job's need")
+	f.IntVar(&o.GracePeriod, "grace-period", 120, "seconds between SIGTERM and SIGKILL for a pod (the step and checkpoint must fit)")
 	f.StringVarP(&out, "out", "o", "", "manifest file (default <sweep>/k8s/jobs.yaml)")
 	return cmd
 }

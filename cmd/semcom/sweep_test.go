@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,6 +37,22 @@ func sweepGrid(t *testing.T, dir, name, grid string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// workersOf lists the processes running a job of the grid ('sweep run --grid GRID').
+func workersOf(grid string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if args := strings.Split(string(b), "\x00"); slices.Contains(args, "run") && slices.Contains(args, grid) {
+			out = append(out, filepath.Base(filepath.Dir(p))+": "+strings.Join(args, " "))
+		}
+	}
+	return out
 }
 
 func countDone(dir string) int {
@@ -89,6 +107,38 @@ func TestSweepLocalKilledAndRestarted(t *testing.T) {
 	got, _ := os.ReadFile(filepath.Join(dir, "sweeps", "killed", "summary.csv"))
 	if string(got) != string(want) || len(want) < 100 {
 		t.Fatalf("killed and restarted sweep:\n%s\nuninterrupted:\n%s", got, want)
+	}
+
+	// SIGTERM to sweep local alone (a scheduler stopping it): its running workers stop after their step, it
+	// exits 143 once they have ended, none is left behind, and running it again completes the same sweep.
+	termed := sweepGrid(t, dir, "termed", grid)
+	cmd = exec.Command(os.Args[0], "sweep", "local", "-g", termed, "--workers", "2")
+	cmd.Env = append(os.Environ(), "SEMCOMTEST_MAIN=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for countDone(filepath.Join(dir, "sweeps", "termed")) < 4 && time.Now().Before(deadline.Add(2*time.Minute)) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 143 || !strings.Contains(stderr.String(), "sweep stopped by terminated") {
+		t.Fatalf("sweep local after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if left := workersOf(termed); len(left) > 0 {
+		t.Fatalf("workers left running after SIGTERM to sweep local: %v", left)
+	}
+	if out, code := semcom(t, nil, "sweep", "local", "-g", termed, "--workers", "2"); code != 0 {
+		t.Fatalf("sweep after SIGTERM, again: exit %d\n%s", code, out)
+	}
+	if out, code := semcom(t, nil, "sweep", "collect", "-g", termed); code != 0 {
+		t.Fatalf("collect: exit %d\n%s", code, out)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "sweeps", "termed", "summary.csv")); string(got) != string(want) {
+		t.Fatalf("stopped by SIGTERM and run again:\n%s\nuninterrupted:\n%s", got, want)
 	}
 
 	// Exit-code contract and bad input.

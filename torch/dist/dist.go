@@ -129,8 +129,31 @@ func Join(l Launch, timeout time.Duration) (*torch.ProcessGroup, error) {
 	return JoinOn("gloo", l, timeout)
 }
 
-// JoinOn is Join with a backend ("gloo" or "nccl").
+// JoinMargin is how long past its timeout joining a group may take before the process gives up on its own.
+const JoinMargin = 2 * time.Second
+
+// Stuck is called when joining outlasts timeout + JoinMargin. c10d's rendezvous can take twice the timeout
+// for a lonely rank 0 (the store waits for the workers, then the group connects) and blocks without bound
+// on a master port whose listener never answers; the call cannot be cancelled from Go (it holds the torch
+// thread), so the default exits the process with the error, exit code 1 (retryable).
+var Stuck = func(err error) {
+	fmt.Fprintln(os.Stderr, "semcom:", err)
+	os.Exit(1)
+}
+
+// JoinOn is Join with a backend ("gloo" or "nccl"). It returns, or gives up through Stuck, within timeout
+// plus JoinMargin.
 func JoinOn(backend string, l Launch, timeout time.Duration) (*torch.ProcessGroup, error) {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(timeout + JoinMargin):
+			Stuck(fmt.Errorf("rank %d of %d: no process group formed at %s:%d within --dist-timeout %v (+%v): did every rank start, and is MASTER_ADDR:MASTER_PORT rank 0's store?",
+				l.Rank, l.World, l.MasterAddr, l.MasterPort, timeout, JoinMargin))
+		}
+	}()
 	return torch.NewProcessGroupOn(backend, l.MasterAddr, l.MasterPort, l.Rank, l.World, timeout)
 }
 

@@ -1,9 +1,12 @@
 package dist
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -261,11 +264,53 @@ func reducerMain(g *torch.ProcessGroup, must func(error)) {
 
 // TestMain makes the test binary a rank of TestGlobalBatchGradient when run as its child process.
 func TestMain(m *testing.M) {
+	if os.Getenv("DIST_LONELY") != "" { // join a group that never forms, within a 1 s timeout
+		defer torch.LockThread()()
+		port, _ := strconv.Atoi(os.Getenv("DIST_PORT"))
+		rank, _ := strconv.Atoi(os.Getenv("DIST_LONELY"))
+		_, err := Join(Launch{Rank: rank, World: 2, MasterAddr: "127.0.0.1", MasterPort: port}, time.Second)
+		fmt.Println("JOIN", err)
+		os.Exit(1)
+	}
 	if os.Getenv("DIST_RANK") != "" {
 		rankMain()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// TestLonelyRankGivesUp: rank 0 whose peer never starts, and rank 1 whose master port is held by a listener
+// that never answers, give up with an error (exit 1) within the timeout plus JoinMargin — c10d alone takes
+// about twice the timeout for the first and blocks without bound on the second.
+func TestLonelyRankGivesUp(t *testing.T) {
+	if len(torch.DistBackends()) == 0 {
+		t.Skip("no distributed backend in this shim")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0") // accepts connections (the kernel's backlog), never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, c := range []struct{ rank, port int }{{0, freePort(t)}, {1, l.Addr().(*net.TCPAddr).Port}} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "DIST_LONELY="+strconv.Itoa(c.rank), "DIST_PORT="+strconv.Itoa(c.port))
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Killed (-1, not 1) if it hangs: 20 s is far past 1 s + JoinMargin, even on a loaded machine.
+		timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
+		err := cmd.Wait()
+		timer.Stop()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("rank %d alone: %v (want exit 1)\n%s", c.rank, err, out.String())
+		}
+		if s := out.String(); !strings.Contains(s, "no process group formed") && !strings.Contains(s, "JOIN ") {
+			t.Fatalf("rank %d alone: no error printed\n%s", c.rank, s)
+		}
+	}
 }
 
 func freePort(t *testing.T) int {
