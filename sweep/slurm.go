@@ -28,6 +28,9 @@ type SlurmOptions struct {
 	// ContainerImage runs each job in an enroot/pyxis container (srun --container-image); Apptainer runs it
 	// with 'apptainer exec --nv IMAGE'. At most one of them.
 	ContainerImage, ContainerMounts, Apptainer string
+	// SignalGrace is how many seconds before its time limit Slurm sends a task SIGUSR1 (--signal=B:USR1@N)
+	// and so how long semcom has to finish its step; the task then requeues itself. Default 120; < 0: off.
+	SignalGrace int
 	// ContainerSemcom is the semcom binary inside the container (default DefaultContainerSemcom, where
 	// Dockerfile.cuda installs it); Semcom, the host's path, does not exist there.
 	ContainerSemcom string
@@ -94,10 +97,16 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 		if o.GPUs > 0 {
 			fmt.Fprintf(&b, "#SBATCH --gres=gpu:%d\n", o.GPUs)
 		}
-		for flag, v := range map[string]string{"partition": o.Partition, "account": o.Account, "time": o.Time, "mem": o.Mem} {
-			if v != "" {
-				fmt.Fprintf(&b, "#SBATCH --%s=%s\n", flag, v)
+		for _, f := range [][2]string{{"partition", o.Partition}, {"account", o.Account}, {"time", o.Time}, {"mem", o.Mem}} {
+			if f[1] != "" {
+				fmt.Fprintf(&b, "#SBATCH --%s=%s\n", f[0], f[1])
 			}
+		}
+		grace := cmp.Or(o.SignalGrace, 120)
+		if grace > 0 {
+			// A pre-empted task is requeued by Slurm; one that reaches its time limit gets SIGUSR1 first and
+			// requeues itself below. Either way 'sweep run' resumes the job from its checkpoint.
+			fmt.Fprintf(&b, "#SBATCH --requeue\n#SBATCH --signal=B:USR1@%d\n", grace)
 		}
 		if o.CPUs > 0 {
 			fmt.Fprintf(&b, "#SBATCH --cpus-per-task=%d\n", o.CPUs)
@@ -125,6 +134,7 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 		if o.GPUs > 1 { // one data-parallel rank per GPU of the task
 			run += fmt.Sprintf(" --nproc-per-node %d", o.GPUs)
 		}
+		line := ""
 		switch {
 		case o.ContainerImage != "":
 			var ms []string
@@ -138,16 +148,25 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 			if len(ms) > 0 {
 				mounts = " --container-mounts=" + shellQuote(strings.Join(ms, ","))
 			}
-			fmt.Fprintf(&b, "exec srun --container-image=%s%s --container-workdir=%s %s\n", shellQuote(o.ContainerImage), mounts, shellQuote(o.Workdir), run)
+			line = fmt.Sprintf("srun --container-image=%s%s --container-workdir=%s %s", shellQuote(o.ContainerImage), mounts, shellQuote(o.Workdir), run)
 		case o.Apptainer != "":
 			binds := ""
 			if ds := o.containerBinds(); len(ds) > 0 {
 				binds = " --bind " + shellQuote(strings.Join(ds, ","))
 			}
-			fmt.Fprintf(&b, "exec apptainer exec --nv%s --pwd %s %s %s\n", binds, shellQuote(o.Workdir), shellQuote(o.Apptainer), run)
+			line = fmt.Sprintf("apptainer exec --nv%s --pwd %s %s %s", binds, shellQuote(o.Workdir), shellQuote(o.Apptainer), run)
 		default:
-			fmt.Fprintf(&b, "exec %s\n", run)
+			line = run
 		}
+		if grace <= 0 {
+			fmt.Fprintf(&b, "exec %s\n", line)
+			return b.String()
+		}
+		// The batch shell gets the signal (B:): it passes it on and waits; semcom stops after its step with
+		// exit 138 (128 + SIGUSR1), and the task requeues itself to resume.
+		fmt.Fprintf(&b, "%s &\npid=$!\ntrap 'kill -USR1 $pid 2>/dev/null' USR1\n", line)
+		b.WriteString("while :; do wait $pid; code=$?; kill -0 $pid 2>/dev/null || break; done\n")
+		b.WriteString("if [ $code -eq 138 ]; then scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"; fi\nexit $code\n")
 		return b.String()
 	}
 	out := map[string]string{}

@@ -1,12 +1,16 @@
 package sweep
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -116,7 +120,8 @@ func TestSlurmScripts(t *testing.T) {
 	for _, want := range []string{"#SBATCH --array=0-1%3", "#SBATCH --gres=gpu:1", "#SBATCH --partition=gpu", "#SBATCH --time=01:00:00",
 		// Inside the container, the image's semcom (the host path /opt/semcom does not exist there), with the
 		// working directory and the grid's folder bound at their own paths.
-		"exec apptainer exec --nv --bind /shared --pwd /shared semcom.sif " + DefaultContainerSemcom + " sweep run --grid /shared/grid.yaml --offset 0"} {
+		"apptainer exec --nv --bind /shared --pwd /shared semcom.sif " + DefaultContainerSemcom + " sweep run --grid /shared/grid.yaml --offset 0 &",
+		"#SBATCH --requeue", "#SBATCH --signal=B:USR1@120"} {
 		if !strings.Contains(pre, want) {
 			t.Fatalf("pretrain.sbatch lacks %q:\n%s", want, pre)
 		}
@@ -132,7 +137,7 @@ func TestSlurmScripts(t *testing.T) {
 		t.Fatalf("a 4-GPU job:\n%s", multi[FinetuneScript])
 	}
 	pyxis, _ := p.SlurmScripts(SlurmOptions{Semcom: "/home/me/semcom", Grid: "/w/g.yaml", Workdir: "/w", ContainerImage: "img", ContainerMounts: "/data:/data", ContainerSemcom: "/usr/bin/semcom"})
-	if want := "exec srun --container-image=img --container-mounts=/w:/w,/data:/data --container-workdir=/w /usr/bin/semcom sweep run --grid /w/g.yaml"; !strings.Contains(pyxis[PretrainScript], want) {
+	if want := "srun --container-image=img --container-mounts=/w:/w,/data:/data --container-workdir=/w /usr/bin/semcom sweep run --grid /w/g.yaml"; !strings.Contains(pyxis[PretrainScript], want) {
 		t.Fatalf("pyxis script lacks %q:\n%s", want, pyxis[PretrainScript])
 	}
 	if _, err := p.SlurmScripts(SlurmOptions{ContainerImage: "x", Apptainer: "y"}); err == nil {
@@ -145,6 +150,46 @@ func TestSlurmScripts(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, SubmittedFile)); !os.IsNotExist(err) {
 		t.Fatal("a failed submission was recorded")
+	}
+}
+
+// TestSlurmTaskRequeuesOnSignal runs a generated sbatch script with bash, a stand-in semcom that stops on
+// SIGUSR1 as semcom does (exit 138) and a stand-in scontrol: Slurm's warning signal to the batch shell
+// reaches semcom, and the task requeues itself with its array id.
+func TestSlurmTaskRequeuesOnSignal(t *testing.T) {
+	g, _ := Load(writeGrid(t, "name: s\nseeds: [1]\n"))
+	p, _ := g.Expand()
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "semcom")
+	os.WriteFile(fake, []byte("#!/bin/bash\ntrap 'echo stopping; exit 138' USR1\ntouch "+filepath.Join(dir, "started")+"\nwhile :; do sleep 0.05; done\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "scontrol"), []byte("#!/bin/sh\necho \"$@\" >> "+filepath.Join(dir, "scontrol.log")+"\n"), 0o755)
+	files, err := p.SlurmScripts(SlurmOptions{Semcom: fake, Grid: "g.yaml", Workdir: dir, SignalGrace: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "pre.sbatch")
+	os.WriteFile(script, []byte(files[PretrainScript]), 0o755)
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "SLURM_ARRAY_JOB_ID=7", "SLURM_ARRAY_TASK_ID=3")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 400; i++ {
+		if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGUSR1)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 138 || !strings.Contains(out.String(), "stopping") {
+		t.Fatalf("task after SIGUSR1: %v (want exit 138 from semcom)\n%s", err, out.String())
+	}
+	if log, _ := os.ReadFile(filepath.Join(dir, "scontrol.log")); strings.TrimSpace(string(log)) != "requeue 7_3" {
+		t.Fatalf("scontrol calls: %q, want requeue 7_3", log)
 	}
 }
 

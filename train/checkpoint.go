@@ -29,6 +29,10 @@ type CheckpointInfo struct {
 	WallSeconds    float64 `json:"wall_s"`
 	Complete       bool    `json:"complete"`
 	Seed           uint64  `json:"seed"`
+	// BatchNormGroups is how many parts of each batch BatchNorm normalised separately when it was written
+	// (local BN on W ranks: W; model.ghost_bn: its value; synchronised or one process: 1). A resume under
+	// another count would silently change the results; 0 (older checkpoints) reads as 1.
+	BatchNormGroups int `json:"batchnorm_groups,omitempty"`
 	// StateSHA256 and StateBytes check state.safetensors; Outputs maps each file that a complete job
 	// exported (encoders.safetensors, …) to its SHA-256.
 	StateSHA256 string            `json:"state_sha256"`

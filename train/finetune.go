@@ -268,7 +268,7 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		last := epoch == x.Finetune.Epochs
 		stop := e.StopAfter > 0 && epoch == e.StopAfter && !last
 		if (epoch%x.Checkpoint.Every == 0 || last || stop) && e.rank0() {
-			info := CheckpointInfo{Stage: "finetune", Method: job.Method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(),
+			info := CheckpointInfo{Stage: "finetune", Method: job.Method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(), BatchNormGroups: e.batchNormGroups(),
 				Complete: last, Seed: seed}
 			if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "decoder"), opt, gens); err != nil {
 				return metrics.Rows, err

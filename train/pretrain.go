@@ -180,7 +180,7 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 		stop := e.StopAfter > 0 && epoch == e.StopAfter && epoch < x.Pretrain.Epochs
 		// The last epoch is saved once, as the complete checkpoint, after the exports below.
 		if epoch < x.Pretrain.Epochs && (epoch%x.Checkpoint.Every == 0 || stop) && e.rank0() {
-			info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(), Seed: seed}
+			info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: epoch, Ledger: ledger, WallSeconds: clk.seconds(), BatchNormGroups: e.batchNormGroups(), Seed: seed}
 			if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "projector"), opt, gens); err != nil {
 				return "", err
 			}
@@ -223,7 +223,7 @@ func (e *Env) Pretrain(method string, resume bool) (string, error) {
 		}
 		tr.Scalars(int64(x.Pretrain.Epochs), scalars)
 	}
-	info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: x.Pretrain.Epochs, Ledger: ledger, WallSeconds: clk.seconds(),
+	info := CheckpointInfo{Stage: "pretrain", Method: method, Epoch: x.Pretrain.Epochs, Ledger: ledger, WallSeconds: clk.seconds(), BatchNormGroups: e.batchNormGroups(),
 		Complete: true, Seed: seed, Outputs: outputs}
 	if err := saveCheckpoint(dir, info, sys.StateDict("encoder", "projector"), opt, gens); err != nil {
 		return "", err

@@ -166,9 +166,29 @@ func (e *Env) resumePoint(dir string, log logrus.FieldLogger) (checkpoint, error
 	case err != nil:
 		return ck, err
 	case !ck.Info.Complete:
+		if was, now := max(1, ck.Info.BatchNormGroups), e.batchNormGroups(); was != now {
+			return ck, &ResumeMismatchError{fmt.Sprintf("%s was written with BatchNorm over %d parts of each batch (local BN on %d ranks, or model.ghost_bn), "+
+				"this run would use %d: the results would silently change; resume it with --nproc-per-node %d (or model.sync_bn, which any rank count resumes)", ck.Path, was, was, now, was)}
+		}
 		log.Infof("resuming from %s (after epoch %d)", ck.Path, ck.Info.Epoch)
 	}
 	return ck, nil
+}
+
+// ResumeMismatchError refuses a resume that could not continue the interrupted computation exactly.
+type ResumeMismatchError struct{ Msg string }
+
+func (e *ResumeMismatchError) Error() string { return e.Msg }
+
+// batchNormGroups is how many parts of each batch BatchNorm normalises separately (see CheckpointInfo).
+func (e *Env) batchNormGroups() int {
+	switch {
+	case e.Exp.Model.SyncBN:
+		return 1
+	case e.Group != nil:
+		return e.Group.World
+	}
+	return max(1, e.Exp.Model.GhostBN)
 }
 
 // ErrStopped says a job stopped at Env.StopAfter and can be resumed.

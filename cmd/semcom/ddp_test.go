@@ -119,6 +119,16 @@ func TestDataParallelMatchesSingleProcess(t *testing.T) {
 		t.Fatal("local and synchronised BatchNorm gave the same loss: the comparison cannot tell them apart")
 	}
 
+	// Local BatchNorm stopped on 2 ranks cannot resume on 1 exactly: refused (exit 2); on 2 ranks it resumes
+	// to the uninterrupted metrics.
+	if msg, code := semcom(t, nil, ddpArgs(out, "localstop", append(local, "--nproc-per-node", "2", "--stop-after", "1")...)...); code == 0 {
+		t.Fatalf("stop after epoch 1: exit 0\n%s", msg)
+	}
+	if msg, code := semcom(t, nil, ddpArgs(out, "localstop", append(local, "--resume")...)...); code != exitInvalid || !strings.Contains(msg, "--nproc-per-node 2") {
+		t.Fatalf("local BN of 2 ranks resumed on 1: exit %d\n%s", code, msg)
+	}
+	sameMetrics(t, filepath.Join(out, "local2"), run("localstop", append(local, "--nproc-per-node", "2", "--resume")...), jobs)
+
 	// Checkpoints hold the global-batch state: stopped on 2 ranks, resumed on 1, the same metrics.
 	if msg, code := semcom(t, nil, ddpArgs(out, "resumed", append(all, "--nproc-per-node", "2", "--stop-after", "1")...)...); code != 0 || !strings.Contains(msg, "--resume") { // a requested stop exits 0
 		t.Fatalf("stop after epoch 1 on 2 ranks: exit %d\n%s", code, msg)

@@ -56,7 +56,7 @@ func exitCode(err error) int {
 			return 128 + int(s)
 		}
 		return 128 + int(syscall.SIGINT)
-	case errors.As(err, &inv):
+	case errors.As(err, &inv), errors.As(err, new(*train.ResumeMismatchError)):
 		return exitInvalid
 	case errors.As(err, new(*train.DivergedError)):
 		return sweep.ExitDiverged // a result, not a failure to retry
@@ -114,8 +114,12 @@ func resumable(err error) error {
 }
 
 // resumeCommand is the command line that continues a run: the same arguments, with --resume instead of
-// --overwrite.
+// --overwrite. A sweep command resumes by running again as it was (its jobs continue from their
+// checkpoints; it has no --resume).
 func resumeCommand(args []string) string {
+	if len(args) > 1 && args[1] == "sweep" {
+		return shellJoin(args)
+	}
 	var out []string
 	for _, a := range args {
 		if a != "--overwrite" && a != "--overwrite=true" {

@@ -247,6 +247,12 @@ func TestRunFolderIntegrity(t *testing.T) {
 }
 
 func TestResumeCommand(t *testing.T) {
+	if got := resumeCommand([]string{"semcom", "sweep", "run", "-g", "g.yaml", "--index", "3"}); got != "semcom sweep run -g g.yaml --index 3" {
+		t.Fatalf("sweep resume command %q: sweep run has no --resume", got)
+	}
+	if got := resumeCommand([]string{"semcom", "run", "--set", "methods=[proposed]"}); got != "semcom run --set 'methods=[proposed]' --resume" {
+		t.Fatalf("resume command %q: want the glob quoted", got)
+	}
 	got := resumeCommand([]string{"semcom", "run", "-c", "x.yaml", "--overwrite"})
 	if got != "semcom run -c x.yaml --resume" {
 		t.Fatalf("resumeCommand = %q", got)

@@ -382,6 +382,9 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 			var ids []string
 			if gpus != "" {
 				ids = strings.Split(gpus, ",")
+				if !torch.CUDAAvailable() {
+					logrus.Warnf("--gpus %s: this semcom's libtorch cannot use CUDA (see 'semcom version'): jobs with device: auto run on the CPU, device: cuda fails", gpus)
+				}
 			}
 			self, err := os.Executable()
 			if err != nil {
@@ -571,6 +574,10 @@ directory and the grid's folder are mounted at their own paths (pyxis --containe
 			if err != nil {
 				return invalid(err)
 			}
+			// (after the options are checked: a refused option is the one line the user sees)
+			if o.GPUs > 0 && o.ContainerImage == "" && o.Apptainer == "" && !torch.CUDAAvailable() {
+				logrus.Warnf("--gpus %d: this semcom's libtorch cannot use CUDA (see 'semcom version'); if the compute nodes run this binary, their jobs with device: auto run on the CPU while holding GPUs", o.GPUs)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d jobs)\n", dir, len(p.Jobs))
 			if !submit {
 				fmt.Fprintf(cmd.OutOrStdout(), "submit with: bash %s  (or --submit)\n", filepath.Join(dir, sweep.SubmitScript))
@@ -602,6 +609,7 @@ directory and the grid's folder are mounted at their own paths (pyxis --containe
 	f.StringVar(&o.ContainerImage, "container-image", "", "run in this container with pyxis (srun --container-image)")
 	f.StringVar(&o.ContainerMounts, "container-mounts", "", "pyxis --container-mounts")
 	f.StringVar(&o.Apptainer, "apptainer", "", "run in this Apptainer image (apptainer exec --nv)")
+	f.IntVar(&o.SignalGrace, "signal-grace", 120, "seconds before the time limit that Slurm sends SIGUSR1 (--signal=B:USR1@N; the task stops after its step and requeues itself); -1: no --signal/--requeue")
 	f.StringVar(&o.ContainerSemcom, "container-semcom", sweep.DefaultContainerSemcom, "semcom inside the container (with --container-image or --apptainer)")
 	f.StringArrayVar(&o.Extra, "sbatch", nil, "an extra #SBATCH option, verbatim (repeatable)")
 	f.BoolVar(&submit, "submit", false, "submit the arrays (recording their ids; never twice)")
