@@ -236,3 +236,15 @@ func TestNaNAndInfRefusedEverywhere(t *testing.T) {
 		t.Fatalf("only %d cases: the key walk missed fields", n)
 	}
 }
+
+// TestThreadsBounded: a thread count far above the cores is refused naming the key (it only spins); the
+// floor keeps 256 valid on any machine.
+func TestThreadsBounded(t *testing.T) {
+	if _, err := Load("", []string{"threads=256"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load("", []string{"threads=1000000"})
+	if err == nil || !strings.Contains(err.Error(), "threads") || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("threads=1000000: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -66,6 +67,11 @@ func (e *Experiment) Validate() error {
 		c.add("device", e.Device, "auto, cpu, cuda or cuda:N")
 	}
 	c.atLeast("threads", e.Threads, 0)
+	// More threads than cores only spin (libtorch's pool per process). The floor of 256 keeps a config written
+	// for a compute node valid on a small login node that plans its sweep.
+	if maxThreads := max(256, 4*runtime.NumCPU()); e.Threads > maxThreads {
+		c.add("threads", e.Threads, fmt.Sprintf("at most %d (the larger of 256 and 4 × the %d cores; 0: libtorch's default)", maxThreads, runtime.NumCPU()))
+	}
 	if len(e.Methods) == 0 {
 		c.add("methods", e.Methods, "at least one of "+strings.Join(Methods, ", "))
 	}

@@ -168,7 +168,17 @@ type Plan struct {
 
 // Expand resolves every point and builds the job DAG: pre-training jobs first (indices 0…P−1), then
 // fine-tuning jobs.
-func (g *Grid) Expand() (*Plan, error) {
+func (g *Grid) Expand() (*Plan, error) { return g.ExpandMax(DefaultMaxJobs) }
+
+// DefaultMaxJobs bounds a plan unless --max-jobs says otherwise: a grid's product grows fast (8 keys × 10
+// values are 10⁸ points), and expanding one far larger than any cluster runs would only exhaust memory.
+const DefaultMaxJobs = 100000
+
+// ExpandMax is Expand refusing, before it expands anything, a plan of more than maxJobs jobs.
+func (g *Grid) ExpandMax(maxJobs int) (*Plan, error) {
+	if err := g.checkSize(maxJobs); err != nil {
+		return nil, err
+	}
 	keys := sortedKeys(g.Values)
 	combos := [][]string{{}}
 	for _, k := range keys {
@@ -241,6 +251,10 @@ func (g *Grid) Expand() (*Plan, error) {
 		}
 	}
 	plan.Jobs = append(pre, fine...)
+	if len(plan.Jobs) > maxJobs {
+		return nil, fmt.Errorf("grid %s: %d jobs (%d pre-training, %d fine-tuning) are more than %d jobs: shrink the grid, or raise --max-jobs",
+			g.path, len(plan.Jobs), len(pre), len(fine), maxJobs)
+	}
 	h := sha256.New()
 	for i, j := range plan.Jobs {
 		j.Index = i
@@ -313,4 +327,40 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// checkSize counts the plan's fine-tuning jobs from the grid's lengths alone (the protocol's axes cannot vary,
+// so every point has as many as the base config with the grid's set) and refuses more than maxJobs: what
+// expands afterwards is bounded (ExpandMax counts the pre-training jobs too once they are known).
+func (g *Grid) checkSize(maxJobs int) error {
+	var sets []config.Override
+	for _, k := range sortedKeys(g.Set) {
+		sets = append(sets, config.Override{Key: k, Value: flowValue(g.Set[k]), From: fmt.Sprintf("grid %s: set.%s", g.path, k)})
+	}
+	exp, err := config.Resolve(g.Base, sets)
+	if err != nil {
+		return err
+	}
+	perPoint := len(exp.Methods) * len(exp.Data.LabelFractions) * len(exp.Channel.SNRsDB) // fine-tuning jobs; pre-training ones come on top
+	// Multiplied with a ceiling, so that no product overflows.
+	ceiling := maxJobs + 1
+	mul := func(a, b int) int {
+		if b != 0 && a > ceiling/b {
+			return ceiling
+		}
+		return min(a*b, ceiling)
+	}
+	points := len(g.Seeds)
+	for _, k := range sortedKeys(g.Values) {
+		points = mul(points, len(g.Values[k]))
+	}
+	if jobs := mul(points, perPoint); jobs > maxJobs {
+		size := fmt.Sprintf("%d seeds", len(g.Seeds))
+		for _, k := range sortedKeys(g.Values) {
+			size += fmt.Sprintf(" × %d %s", len(g.Values[k]), k)
+		}
+		return fmt.Errorf("grid %s: %s points with %d fine-tuning jobs each are more than %d jobs: shrink the grid, or raise --max-jobs",
+			g.path, size, perPoint, maxJobs)
+	}
+	return nil
 }

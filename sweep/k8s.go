@@ -24,8 +24,9 @@ type K8sOptions struct {
 	GPUs      int // per pod (nvidia.com/gpu limit)
 	// Parallelism is how many pods of a stage run at once (default: all).
 	Parallelism    int
-	BackoffPerIdx  int // retries of an index that failed transiently (default 2)
+	BackoffPerIdx  int // retries of an index that failed transiently (0: none; the CLI's default is 2)
 	ServiceAccount string
+	MaxJobs        int // --max-jobs of the plan, given to the pods when set (each expands the plan again)
 	// CPU and Memory are each pod's requests (Kubernetes quantities, e.g. "4" and "16Gi"; empty: none). The
 	// memory is also its limit: a pod over it is killed by the kubelet rather than starving its node.
 	CPU, Memory string
@@ -47,6 +48,9 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 	if o.Image == "" || o.Claim == "" {
 		return nil, fmt.Errorf("--image and --pvc are required")
 	}
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
 	if o.MountPath == "" {
 		o.MountPath = "/work"
 	}
@@ -55,9 +59,6 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 	}
 	if o.Semcom == "" {
 		o.Semcom = "semcom"
-	}
-	if o.BackoffPerIdx == 0 {
-		o.BackoffPerIdx = 2
 	}
 	if o.GracePeriod == 0 {
 		o.GracePeriod = 120
@@ -103,6 +104,9 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 					{Name: "OMP_WAIT_POLICY", Value: "passive"},
 				},
 				VolumeMounts: []corev1.VolumeMount{{Name: "runs", MountPath: o.MountPath}},
+			}
+			if o.MaxJobs > 0 {
+				c.Env = append(c.Env, corev1.EnvVar{Name: "SEMCOM_MAX_JOBS", Value: strconv.Itoa(o.MaxJobs)})
 			}
 			if name != "semcom" { // the init container holds no GPU and asks for little
 				return c

@@ -35,6 +35,7 @@ type SlurmOptions struct {
 	// Dockerfile.cuda installs it); Semcom, the host's path, does not exist there.
 	ContainerSemcom string
 	Extra           []string // more #SBATCH lines, verbatim (e.g. "--qos=normal")
+	MaxJobs         int      // --max-jobs of the plan, exported to the tasks when set
 }
 
 // DefaultContainerSemcom is where Dockerfile.cuda installs semcom in its image.
@@ -77,6 +78,9 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 	if o.ContainerImage != "" && o.Apptainer != "" {
 		return nil, fmt.Errorf("--container-image and --apptainer: choose one")
 	}
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
 	pre, fine := p.stageCounts()
 	logs := filepath.Join(absPath(p.Grid.Dir()), "logs")
 	script := func(stage string, n, offset int) string {
@@ -118,6 +122,9 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 		b.WriteString("export OMP_WAIT_POLICY=passive\n")
 		if o.CPUs > 0 {
 			b.WriteString("export SEMCOM_THREADS=${SLURM_CPUS_PER_TASK:-1}\n")
+		}
+		if o.MaxJobs > 0 { // each task expands the plan again
+			fmt.Fprintf(&b, "export SEMCOM_MAX_JOBS=%d\n", o.MaxJobs)
 		}
 		bin := o.Semcom
 		if o.ContainerImage != "" || o.Apptainer != "" {

@@ -38,22 +38,22 @@ then the output ends with a projection of its whole protocol's compute time from
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			exp, err := config.Load(file, set)
 			if err != nil {
-				return err
+				return invalid(err)
 			}
 			if device == "" {
 				device = exp.Device
 			}
 			dev, err := torch.ParseDevice(device)
 			if err != nil {
-				return fmt.Errorf("--device: %w", err)
+				return invalid(fmt.Errorf("--device: %w", err))
 			}
 			if dev.IsCUDA() && !torch.CUDAAvailable() {
-				return fmt.Errorf("--device %s: CUDA is not usable with this shim", device)
+				return invalid(fmt.Errorf("--device %s: CUDA is not usable with this shim (see 'semcom version')", device))
 			}
 			if dev.IsCUDA() {
 				torch.SetCudnnBenchmark(true)
 			} else if c.CheckSync {
-				return fmt.Errorf("--check-sync needs a CUDA device")
+				return invalid(fmt.Errorf("--check-sync needs a CUDA device"))
 			}
 			def := func(v *int, cpu, cuda, fromConfig int) {
 				switch {
@@ -70,10 +70,11 @@ then the output ends with a projection of its whole protocol's compute time from
 			def(&c.Width, 16, 64, exp.Model.Width)
 			def(&c.Batch, 64, 64, exp.Finetune.Batch)
 			if c.Steps < 1 || c.Repeats < 1 || c.Warmup < 0 || c.Size < 16 || c.Batch < 2 {
-				return fmt.Errorf("want --steps ≥ 1, --repeats ≥ 1, --warmup ≥ 0, --size ≥ 16, --batch ≥ 2")
+				return invalid(fmt.Errorf("want --steps ≥ 1, --repeats ≥ 1, --warmup ≥ 0, --size ≥ 16, --batch ≥ 2 (got %d, %d, %d, %d, %d)",
+					c.Steps, c.Repeats, c.Warmup, c.Size, c.Batch))
 			}
 			if c.Only != "" && c.Only != "pretrain" && c.Only != "finetune" && c.Only != "eval" {
-				return fmt.Errorf("--step %q: want pretrain, finetune or eval", c.Only)
+				return invalid(fmt.Errorf("--step %q: want pretrain, finetune or eval", c.Only))
 			}
 			env := &train.Env{Exp: exp, Dev: dev, Log: logrus.StandardLogger(), Progress: progress.New}
 			res, err := env.Bench(c)

@@ -43,12 +43,25 @@ changed is rebuilt. Point data.kind: nyud2 and data.path at --out.`,
 		Example: "  semcom data prepare --mat nyu_depth_v2_labeled.mat --splits splits.mat --out data/nyud2",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if mat == "" || splits == "" || out == "" {
-				return fmt.Errorf("--mat, --splits and --out are required")
+			for _, fl := range []struct{ name, value, what string }{{"--mat", mat, "nyu_depth_v2_labeled.mat"}, {"--splits", splits, "splits.mat"}, {"--out", out, "the cache folder"}} {
+				if fl.value == "" {
+					return invalid(fmt.Errorf("%s: required (%s)", fl.name, fl.what))
+				}
+			}
+			for _, fl := range [][2]string{{"--mat", mat}, {"--splits", splits}} {
+				if _, err := os.Stat(fl[1]); err != nil {
+					return invalidUnlessIO(fmt.Errorf("%s: %w", fl[0], err))
+				}
+			}
+			if size < 16 {
+				return invalid(fmt.Errorf("--size %d: want at least 16 pixels", size))
+			}
+			if _, err := nyud2.Classes(nyud2.ClassOrder(order)); err != nil {
+				return invalid(fmt.Errorf("--class-order: %w", err))
 			}
 			ci, reused, err := prepareNYUD2(mat, splits, out, size, order)
-			if err != nil {
-				return err
+			if err != nil { // unreadable or malformed sources are bad input; a failing disk is not
+				return invalidUnlessIO(err)
 			}
 			verb := "wrote"
 			if reused {

@@ -130,7 +130,7 @@ func TestDataParallelMatchesSingleProcess(t *testing.T) {
 	sameMetrics(t, filepath.Join(out, "local2"), run("localstop", append(local, "--nproc-per-node", "2", "--resume")...), jobs)
 
 	// Checkpoints hold the global-batch state: stopped on 2 ranks, resumed on 1, the same metrics.
-	if msg, code := semcom(t, nil, ddpArgs(out, "resumed", append(all, "--nproc-per-node", "2", "--stop-after", "1")...)...); code == 0 || !strings.Contains(msg, "--resume") {
+	if msg, code := semcom(t, nil, ddpArgs(out, "resumed", append(all, "--nproc-per-node", "2", "--stop-after", "1")...)...); code != 0 || !strings.Contains(msg, "--resume") { // a requested stop exits 0
 		t.Fatalf("stop after epoch 1 on 2 ranks: exit %d\n%s", code, msg)
 	}
 	sameMetrics(t, one, run("resumed", append(all, "--resume")...), jobs)

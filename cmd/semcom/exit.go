@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
 
 	"github.com/semcom/semcom/sweep"
 	"github.com/semcom/semcom/train"
@@ -58,8 +60,48 @@ func exitCode(err error) int {
 		return exitInvalid
 	case errors.As(err, new(*train.DivergedError)):
 		return sweep.ExitDiverged // a result, not a failure to retry
+	case errors.Is(err, train.ErrStopped):
+		// --stop-after did what it was asked: the job is checkpointed and --resume continues it. The message
+		// still goes to stderr; a script that needs "finished" reads the run folder's summary, not the code.
+		return exitOK
 	}
 	return exitFailed
+}
+
+// invalidUnlessIO marks an error reading an input (a checkpoint, a .mat) as invalid input unless the
+// machine is to blame: permission denied, a full or read-only disk, an I/O error, too many open files or a
+// lock held elsewhere may succeed when retried, and keep exit code 1.
+func invalidUnlessIO(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, e := range []error{fs.ErrPermission, syscall.ENOSPC, syscall.EROFS, syscall.EIO, syscall.EMFILE, syscall.ENFILE,
+		syscall.EAGAIN, syscall.EBUSY, syscall.EDQUOT, syscall.ESTALE} {
+		if errors.Is(err, e) {
+			return err
+		}
+	}
+	return invalid(err)
+}
+
+// invalidArgs makes cobra's argument-count errors of every command invalid input (exit 2), like flag errors,
+// and an unknown subcommand too: cobra would print a group's help and exit 0 for 'semcom sweep lcoal'.
+func invalidArgs(cmd *cobra.Command) {
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error { return invalid(args(c, a)) }
+	}
+	if !cmd.Runnable() && cmd.HasSubCommands() {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return invalid(fmt.Errorf("unknown command %q for %q (see '%s --help')", a[0], c.CommandPath(), c.CommandPath()))
+			}
+			return nil
+		}
+		cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
+	for _, c := range cmd.Commands() {
+		invalidArgs(c)
+	}
 }
 
 // resumable adds to an interruption how to continue exactly where it stopped.

@@ -54,16 +54,18 @@ multi-modal self-supervised pre-training, then supervised fine-tuning through th
 
 Exit codes: 0 done; 1 failed (I/O, a run folder in use, …: may succeed when retried); 2 invalid config,
 flag or data (fix the input first); 3 a sweep job diverged; 4 a sweep job's dependency is not done; 70 an
-internal error (a bug); 128+N stopped by signal N (130: Ctrl-C, 143: SIGTERM, 138: SIGUSR1), resumable.`,
+internal error (a bug); 128+N stopped by signal N (130: Ctrl-C, 143: SIGTERM, 138: SIGUSR1), resumable. A run
+that stops where --stop-after asked exits 0 (it says so on stderr; --resume continues it).`,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			torch.LockThread() // the goroutine running a command makes every torch call (and gets the thread settings)
-			return setupLogging(logFormat, logLevel)
+			return invalid(setupLogging(logFormat, logLevel))
 		},
 	}
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalid(err) })
 	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newCollectCmd(), newCompareCmd(), newSweepCmd(), newDataCmd(), newBenchCmd(), newConfigCmd(), newModelCmd(), newVersionCmd())
+	invalidArgs(root)
 	return root
 }
 

@@ -53,7 +53,13 @@ Exit codes of 'sweep run': 0 done (also: already done), 2 invalid config or data
 (a result, recorded), 4 a dependency is not done yet, anything else transient (retry).`,
 	}
 	var grid string
+	var maxJobs int
 	cmd.PersistentFlags().StringVarP(&grid, "grid", "g", "", "grid file (YAML)")
+	defaultMax := sweep.DefaultMaxJobs
+	if v, err := strconv.Atoi(os.Getenv("SEMCOM_MAX_JOBS")); err == nil { // set for the processes a sweep starts
+		defaultMax = v
+	}
+	cmd.PersistentFlags().IntVar(&maxJobs, "max-jobs", defaultMax, "refuse a grid that expands into more jobs than this (also SEMCOM_MAX_JOBS)")
 	load := func() (*sweep.Plan, error) {
 		if grid == "" {
 			return nil, invalid(errors.New("--grid: name the grid file"))
@@ -62,10 +68,14 @@ Exit codes of 'sweep run': 0 done (also: already done), 2 invalid config or data
 		if err != nil {
 			return nil, invalid(err)
 		}
-		p, err := g.Expand()
+		if maxJobs < 1 {
+			return nil, invalid(fmt.Errorf("--max-jobs %d: want at least 1", maxJobs))
+		}
+		p, err := g.ExpandMax(maxJobs)
 		if err != nil {
 			return nil, invalid(err)
 		}
+		os.Setenv("SEMCOM_MAX_JOBS", strconv.Itoa(maxJobs)) // the 'sweep run' and 'sweep exec' children expand it too
 		return p, nil
 	}
 	cmd.AddCommand(newSweepPlanCmd(load), newSweepRunCmd(load, &grid), newSweepExecCmd(load), newSweepWaitCmd(load), newSweepLocalCmd(load, &grid), newSweepStatusCmd(load),
@@ -74,6 +84,15 @@ Exit codes of 'sweep run': 0 done (also: already done), 2 invalid config or data
 }
 
 type planLoader func() (*sweep.Plan, error)
+
+// raisedMaxJobs is the --max-jobs that the loaded plan was expanded with when it is not the default (0
+// otherwise): the scripts for a cluster hand it to their tasks.
+func raisedMaxJobs() int {
+	if n, err := strconv.Atoi(os.Getenv("SEMCOM_MAX_JOBS")); err == nil && n != sweep.DefaultMaxJobs {
+		return n
+	}
+	return 0
+}
 
 func newSweepPlanCmd(load planLoader) *cobra.Command {
 	var benchFile string
@@ -176,6 +195,12 @@ func indexFlags(cmd *cobra.Command, index, offset *int) {
 
 // sweepIndex reads the job index from --index or the engines' variables.
 func sweepIndex(flag int, offset int) (int, error) {
+	if flag < -1 { // -1 is the flag's "not given"
+		return 0, invalid(fmt.Errorf("--index %d: a job index is ≥ 0 (see 'semcom sweep plan')", flag))
+	}
+	if offset < 0 {
+		return 0, invalid(fmt.Errorf("--offset %d: want ≥ 0", offset))
+	}
 	if flag >= 0 {
 		return flag, nil
 	}
@@ -206,6 +231,9 @@ func newSweepRunCmd(load planLoader, grid *string) *cobra.Command {
 			i, err := sweepIndex(index, offset)
 			if err != nil {
 				return err
+			}
+			if nproc < 1 {
+				return invalid(fmt.Errorf("--nproc-per-node %d: want at least 1 rank", nproc))
 			}
 			if err := p.Prepare(); err != nil {
 				return invalid(err)
@@ -275,6 +303,18 @@ func execSweepJob(j *sweep.Job, dir string, deps []string) error {
 
 // execSweepJobIn trains one job in its folder, as one rank of group (nil: a single process).
 func execSweepJobIn(j *sweep.Job, dir string, deps []string, group *torch.ProcessGroup) error {
+	if j.Stage == "finetune" && len(deps) > 0 {
+		// A pre-training marked DONE without its encoders (deleted, or a folder copied without them) would
+		// fail this job the same way on every retry: say so, and how to re-run it.
+		enc := filepath.Join(deps[0], "pretrain", j.Method, train.EncodersFile)
+		if _, err := os.Stat(enc); errors.Is(err, os.ErrNotExist) {
+			if group != nil {
+				group.Close()
+			}
+			return invalid(fmt.Errorf("its pre-training %s is marked done but has no %s: remove %s to run it again",
+				filepath.Base(deps[0]), enc, filepath.Join(deps[0], sweep.DoneFile)))
+		}
+	}
 	exp := *j.Point.Exp
 	exp.Out, exp.Name = filepath.Dir(dir), filepath.Base(dir)
 	s, err := openSessionIn(&exp, runfolder.Resume, 0, group)
@@ -320,12 +360,24 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 		Example: "  semcom sweep local -g grids/fading.yaml --workers 4 --gpus 0,1,2,3\n  semcom sweep local -g grids/fading.yaml --workers 2",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Bounded before anything is allocated per worker: more workers than jobs never run, and more
+			// than a few per core only thrash.
+			if maxWorkers := 4 * runtime.NumCPU(); workers < 1 || workers > maxWorkers {
+				return invalid(fmt.Errorf("--workers %d: want 1 to %d (4 × the %d cores)", workers, maxWorkers, runtime.NumCPU()))
+			}
+			if perJob < 1 {
+				return invalid(fmt.Errorf("--gpus-per-job %d: want at least 1", perJob))
+			}
 			p, err := load()
 			if err != nil {
 				return err
 			}
 			if err := p.Prepare(); err != nil {
 				return invalid(err)
+			}
+			if workers > len(p.Jobs) {
+				logrus.Infof("--workers %d: the sweep has %d jobs, so %d workers", workers, len(p.Jobs), len(p.Jobs))
+				workers = max(1, len(p.Jobs))
 			}
 			var ids []string
 			if gpus != "" {
@@ -436,6 +488,12 @@ func newSweepWaitCmd(load planLoader) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if every <= 0 {
+				return invalid(fmt.Errorf("--every %v: want a positive duration, e.g. 15s", every))
+			}
+			if timeout < 0 {
+				return invalid(fmt.Errorf("--timeout %v: want ≥ 0 (0: wait for ever)", timeout))
+			}
 			i, err := sweepIndex(index, offset)
 			if err != nil {
 				return err
@@ -511,12 +569,14 @@ directory and the grid's folder are mounted at their own paths (pyxis --containe
 			if o.Grid == "" {
 				o.Grid, _ = filepath.Abs(*grid)
 			}
-			if o.GPUs > 0 && o.ContainerImage == "" && o.Apptainer == "" && !torch.CUDAAvailable() {
-				logrus.Warnf("--gpus %d: this semcom's libtorch cannot use CUDA (see 'semcom version'); if the compute nodes run this binary, their jobs with device: auto run on the CPU while holding GPUs", o.GPUs)
-			}
+			o.MaxJobs = raisedMaxJobs()
 			dir, err := p.WriteSlurm(o)
 			if err != nil {
 				return invalid(err)
+			}
+			// (after the options are checked: a refused option is the one line the user sees)
+			if o.GPUs > 0 && o.ContainerImage == "" && o.Apptainer == "" && !torch.CUDAAvailable() {
+				logrus.Warnf("--gpus %d: this semcom's libtorch cannot use CUDA (see 'semcom version'); if the compute nodes run this binary, their jobs with device: auto run on the CPU while holding GPUs", o.GPUs)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d jobs)\n", dir, len(p.Jobs))
 			if !submit {
@@ -587,6 +647,7 @@ Submit with: bash <sweep>/k8s/submit.sh; watch with: semcom sweep status -g GRID
 			if err != nil {
 				return err
 			}
+			o.MaxJobs = raisedMaxJobs()
 			jobs, err := p.K8sJobs(o)
 			if err != nil {
 				return invalid(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/semcom/semcom/report"
 	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/torch"
+	"github.com/semcom/semcom/torch/safetensors"
 	"github.com/semcom/semcom/tracking"
 	"github.com/semcom/semcom/train"
 )
@@ -54,9 +55,25 @@ func (f *runFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.distTimeout, "dist-timeout", 5*time.Minute, "data parallel: how long a collective waits for the other ranks before failing")
 }
 
+// check refuses the numeric flags' impossible values before anything starts.
+func (f *runFlags) check() error {
+	switch {
+	case f.stopAfter < 0:
+		return invalid(fmt.Errorf("--stop-after %d: want an epoch ≥ 1 (0: run every epoch)", f.stopAfter))
+	case f.nproc < 1:
+		return invalid(fmt.Errorf("--nproc-per-node %d: want at least 1 rank", f.nproc))
+	case f.distTimeout <= 0:
+		return invalid(fmt.Errorf("--dist-timeout %v: want a positive duration, e.g. 5m", f.distTimeout))
+	}
+	return nil
+}
+
 // launched runs the command as local ranks when --nproc-per-node asks for several and this process is not
-// a rank already; done reports that it did.
+// a rank already; done reports that it did. It checks the flags first.
 func (f *runFlags) launched() (done bool, err error) {
+	if err := f.check(); err != nil {
+		return true, err
+	}
 	if f.nproc <= 1 || os.Getenv("RANK") != "" {
 		return false, nil
 	}
@@ -502,6 +519,11 @@ func newFinetuneCmd() *cobra.Command {
 				return err
 			}
 			defer env.Close()
+			if init != "" {
+				if err := checkInit(env.Env, init); err != nil {
+					return err
+				}
+			}
 			job := train.FinetuneJob{Method: method, LabelFraction: labels, TrainSNR: snr, Init: init}
 			dir := job.Dir(env.Dir)
 			var rows []train.Row
@@ -541,6 +563,12 @@ func newEvalCmd() *cobra.Command {
 			if ckpt == "" {
 				return invalid(errors.New("--checkpoint: name a fine-tuning job folder (its newest intact checkpoint is used) or a state.safetensors"))
 			}
+			if _, err := os.Stat(ckpt); err != nil {
+				return invalidUnlessIO(fmt.Errorf("--checkpoint: %w", err))
+			}
+			if err := f.check(); err != nil {
+				return err
+			}
 			exp, err := f.resolve()
 			if err != nil {
 				return err
@@ -556,8 +584,8 @@ func newEvalCmd() *cobra.Command {
 			toDevice(ds, dev)
 			env := &train.Env{Exp: exp, Data: ds, Dev: dev, Log: logrus.WithField("eval", ckpt)}
 			acc, err := env.EvaluateCheckpoint(ckpt)
-			if err != nil {
-				return err
+			if err != nil { // a checkpoint of another model, or not one at all
+				return invalidUnlessIO(fmt.Errorf("--checkpoint: %w", err))
 			}
 			for _, s := range env.Exp.Channel.SNRsDB {
 				k := train.SNRKey(s)
@@ -591,7 +619,7 @@ func newConfigCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			e, err := config.Load(file, set)
 			if err != nil {
-				return err
+				return invalid(err)
 			}
 			b, err := e.YAML()
 			if err != nil {
@@ -605,4 +633,19 @@ func newConfigCmd() *cobra.Command {
 	show.Flags().StringArrayVar(&set, "set", nil, "override a key (repeatable)")
 	cmd.AddCommand(show)
 	return cmd
+}
+
+// checkInit refuses, before any training, a --init that is not encoders of this config's model: not a
+// safetensors file, or another width, feature dimension or modality set.
+func checkInit(env *train.Env, path string) error {
+	enc, _, err := safetensors.Load(path)
+	if err != nil {
+		return invalidUnlessIO(fmt.Errorf("--init: %w", err))
+	}
+	defer torch.FreeAll(enc)
+	sys := train.NewSystem(env.Exp.Model, env.Data.Modalities, len(env.Data.ClassNames), env.Exp.FinetuneSeed())
+	if err := sys.Load(enc, "encoder"); err != nil {
+		return invalid(fmt.Errorf("--init %s: %w (is it encoders.safetensors of a pre-training with this config's model section?)", path, err))
+	}
+	return nil
 }
