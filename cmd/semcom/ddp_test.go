@@ -121,8 +121,8 @@ func TestDataParallelMatchesSingleProcess(t *testing.T) {
 
 	// Local BatchNorm stopped on 2 ranks cannot resume on 1 exactly: refused (exit 2); on 2 ranks it resumes
 	// to the uninterrupted metrics.
-	if msg, code := semcom(t, nil, ddpArgs(out, "localstop", append(local, "--nproc-per-node", "2", "--stop-after", "1")...)...); code == 0 {
-		t.Fatalf("stop after epoch 1: exit 0\n%s", msg)
+	if msg, code := semcom(t, nil, ddpArgs(out, "localstop", append(local, "--nproc-per-node", "2", "--stop-after", "1")...)...); code != 0 || !strings.Contains(msg, "--resume") {
+		t.Fatalf("stop after epoch 1: exit %d\n%s", code, msg)
 	}
 	if msg, code := semcom(t, nil, ddpArgs(out, "localstop", append(local, "--resume")...)...); code != exitInvalid || !strings.Contains(msg, "--nproc-per-node 2") {
 		t.Fatalf("local BN of 2 ranks resumed on 1: exit %d\n%s", code, msg)

@@ -201,6 +201,27 @@ func ReadSplits(path string, n int) (Splits, error) {
 			}
 			*part.dst = append(*part.dst, i-1)
 		}
+		if len(*part.dst) == 0 {
+			return Splits{}, fmt.Errorf("%s: %s is empty (want the image indices of that split)", path, part.name)
+		}
 	}
-	return s, nil
+	return s, s.check(path)
+}
+
+// check refuses a split with an image twice, or in both splits: a duplicate would count twice, an overlap
+// would test on training data.
+func (s Splits) check(path string) error {
+	seen := map[int]string{}
+	for _, part := range []struct {
+		name string
+		idx  []int
+	}{{"trainNdxs", s.Train}, {"testNdxs", s.Test}} {
+		for _, i := range part.idx {
+			if where, dup := seen[i]; dup {
+				return fmt.Errorf("%s: image %d is in %s and again in %s (want each image in one split, once)", path, i+1, where, part.name)
+			}
+			seen[i] = part.name
+		}
+	}
+	return nil
 }

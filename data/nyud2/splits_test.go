@@ -97,6 +97,18 @@ func TestSplitsBadInput(t *testing.T) {
 			t.Errorf("%s: %v, want an error naming the file and containing %q", filepath.Base(c.path), err, c.want)
 		}
 	}
+	for _, c := range []struct {
+		s    Splits
+		want string
+	}{{Splits{Train: []int{0, 1, 1}, Test: []int{2}}, "image 2 is in trainNdxs and again in trainNdxs"},
+		{Splits{Train: []int{0, 1}, Test: []int{1, 2}}, "image 2 is in trainNdxs and again in testNdxs"}} {
+		if err := c.s.check("s.mat"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.s, err, c.want)
+		}
+	}
+	if err := (Splits{Train: []int{0, 1}, Test: []int{2}}).check("s.mat"); err != nil {
+		t.Errorf("disjoint splits refused: %v", err)
+	}
 	if _, err := ClassIDs([]string{"kitchen", "spaceship"}, Gupta); err == nil || !strings.Contains(err.Error(), "spaceship") {
 		t.Errorf("unknown scene type: %v", err)
 	}
