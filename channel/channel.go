@@ -63,7 +63,7 @@ type Config struct {
 	Pilots      int     // N_p unit-power pilot symbols per device per fading block (sample) when CSI is estimated
 	CSIErrorVar float64 // > 0: ĥ_LS = h + e, e ~ CN(0, σ_e²) instead of simulated pilots (sweeps independent of N_p)
 
-	Erasure Erasure
+	Erasure Erasure // not applied by Transmit: the caller draws losses per device (Erasure.NewEraser) and Erase()s
 }
 
 // Validate checks the enumerations.
@@ -137,7 +137,8 @@ func (c Config) Coefficients(g *torch.Generator, n int64, dt torch.DType, dev to
 
 // Transmit sends features z (B, K) — the semantic feature z^m of one device — over the channel at snrDB and
 // returns what the server receives after equalisation, as (B, K) reals in the same layout. g draws the
-// fading and the noise; pass a freshly seeded generator for reproducible evaluation noise.
+// fading, the noise and then (estimated CSI only) the pilot noise; pass a freshly seeded generator for
+// reproducible evaluation noise. Under perfect CSI (the default) nothing else is drawn.
 func (c Config) Transmit(z *torch.Tensor, snrDB float64, g *torch.Generator) *torch.Tensor {
 	m := z.Meta()
 	if len(m.Shape) != 2 || m.Shape[1]%2 != 0 {

@@ -88,6 +88,7 @@ func TestEstimatorErrorVariance(t *testing.T) {
 					want = vh * v / (vh + v)
 				}
 			}
+			t.Logf("%s %s N_p=%d %v dB: E|ĥ−h|² %.5f ± %.5f, closed form %.5f", c.fading, csi, c.np, c.snrDB, got, se, want)
 			if math.Abs(got-want) > zTol*se {
 				t.Errorf("%s %s N_p=%d %v dB: E|ĥ−h|² = %.5f ± %.5f, want %.5f", c.fading, csi, c.np, c.snrDB, got, se, want)
 			}
@@ -140,6 +141,7 @@ func TestBPSKRayleighWithEstimatedCSI(t *testing.T) {
 		ge := (1 - se2) / (se2 + n0)
 		want := 0.5 * (1 - math.Sqrt(ge/(1+ge)))
 		got, se := bpskOverChannel(cfg, g, n, c.snrDB)
+		t.Logf("%+v: BER %.5f ± %.5f, closed form %.5f", c, got, se, want)
 		if math.Abs(got-want) > zTol*se {
 			t.Errorf("%+v: BER %.5f ± %.5f, closed form %.5f", c, got, se, want)
 		}
@@ -171,6 +173,7 @@ func TestMMSEEqualisedSymbolMSE(t *testing.T) {
 		}
 		u := (n0 + se2) / (1 - se2)
 		want := u * math.Exp(u) * expInt1(u)
+		t.Logf("%+v: MSE %.5f ± %.5f, closed form %.5f", c, got, se, want)
 		if math.Abs(got-want) > zTol*se {
 			t.Errorf("%+v: MSE %.5f ± %.5f, closed form %.5f", c, got, se, want)
 		}
