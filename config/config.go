@@ -108,6 +108,18 @@ type Channel struct {
 	PowerNorm       string             `mapstructure:"power_norm" yaml:"power_norm"`
 	Noiseless       bool               `mapstructure:"noiseless" yaml:"noiseless"`
 	EvalSeed        uint64             `mapstructure:"eval_seed" yaml:"eval_seed"`
+	CSI             string             `mapstructure:"csi" yaml:"csi"`
+	Pilots          int                `mapstructure:"pilots" yaml:"pilots"`
+	CSIErrorVar     float64            `mapstructure:"csi_error_var" yaml:"csi_error_var"`
+	Erasure         Erasure            `mapstructure:"erasure" yaml:"erasure"`
+}
+
+// Erasure configures losses of a device's whole transmission of a sample: independent (p) or
+// Gilbert–Elliott bursts over consecutive samples (p_gb, p_bg).
+type Erasure struct {
+	P   float64 `mapstructure:"p" yaml:"p"`
+	PGB float64 `mapstructure:"p_gb" yaml:"p_gb"`
+	PBG float64 `mapstructure:"p_bg" yaml:"p_bg"`
 }
 
 // Optimizer configures an optimiser and its learning-rate schedule.

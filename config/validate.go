@@ -159,6 +159,27 @@ func (e *Experiment) Validate() error {
 	c.oneOf("channel.equalizer", ch.Equalizer, "none", "zf", "mmse")
 	c.oneOf("channel.power_norm", ch.PowerNorm, "sample", "batch")
 	c.nonNegative("channel.rician_k", ch.RicianK)
+	c.oneOf("channel.csi", ch.CSI, "perfect", "ls", "mmse")
+	c.atLeast("channel.pilots", ch.Pilots, 1)
+	c.nonNegative("channel.csi_error_var", ch.CSIErrorVar)
+	if ch.CSIErrorVar > 0 && ch.CSI == "perfect" {
+		c.add("channel.csi_error_var", ch.CSIErrorVar, "0 with channel.csi: perfect (the error model needs csi: ls or mmse)")
+	}
+	before := len(c.errs)
+	c.prob("channel.erasure.p", ch.Erasure.P)
+	c.prob("channel.erasure.p_gb", ch.Erasure.PGB)
+	c.prob("channel.erasure.p_bg", ch.Erasure.PBG)
+	if ch.Erasure.P > 0 && ch.Erasure.PGB > 0 {
+		c.add("channel.erasure.p_gb", ch.Erasure.PGB, "0 when channel.erasure.p > 0 (one erasure model: independent or Gilbert–Elliott)")
+	}
+	if ch.Erasure.PGB > 0 && ch.Erasure.PBG == 0 {
+		c.add("channel.erasure.p_bg", ch.Erasure.PBG, "a probability > 0 when channel.erasure.p_gb > 0 (else the bad state never ends)")
+	}
+	if len(c.errs) == before && (ch.Erasure.P > 0 || ch.Erasure.PGB > 0) {
+		// channel.Erasure exists, but the trainer does not yet erase or pass masks to the decoder: refuse
+		// rather than silently train and evaluate without losses. Remove when train/ applies it.
+		c.add("channel.erasure", fmt.Sprintf("{p: %v, p_gb: %v}", ch.Erasure.P, ch.Erasure.PGB), "p = p_gb = 0 for now (erasures are not yet applied by the trainer)")
+	}
 
 	checkStage := func(prefix string, epochs, batch int, clip float64, o Optimizer, a Augment) {
 		c.atLeast(prefix+".epochs", epochs, 0)

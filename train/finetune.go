@@ -35,7 +35,9 @@ func (j FinetuneJob) Dir(run string) string { return filepath.Join(run, "finetun
 func (e *Env) channelConfig() channel.Config {
 	c := e.Exp.Channel
 	return channel.Config{Fading: channel.Fading(c.Fading), RicianK: c.RicianK, Equalizer: channel.Equalizer(c.Equalizer),
-		PowerNorm: channel.PowerNorm(c.PowerNorm), Noiseless: c.Noiseless}
+		PowerNorm: channel.PowerNorm(c.PowerNorm), Noiseless: c.Noiseless,
+		CSI: channel.CSI(c.CSI), Pilots: c.Pilots, CSIErrorVar: c.CSIErrorVar,
+		Erasure: channel.Erasure{P: c.Erasure.P, PGB: c.Erasure.PGB, PBG: c.Erasure.PBG}}
 }
 
 // snrFor is the SNR device m transmits at: the job's (or a draw from the training range) plus the
