@@ -39,7 +39,7 @@ func ParseSets(sets []string) ([]Override, error) {
 const EnvPrefix = "SEMCOM_"
 
 // RuntimeEnv are SEMCOM_ variables that are not config keys (they switch process-wide behaviour; see README).
-var RuntimeEnv = []string{"SEMCOM_KEEP_DENORMALS", "SEMCOM_DEFAULT_MALLOC", "SEMCOM_DIST_CHECK"}
+var RuntimeEnv = []string{"SEMCOM_KEEP_DENORMALS", "SEMCOM_DEFAULT_MALLOC", "SEMCOM_DIST_CHECK", "SEMCOM_MAX_JOBS"}
 
 // environment reads every SEMCOM_ variable as an override; one that names no key is an error, so that a
 // typo is not silently ignored.

@@ -236,7 +236,8 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		xs, y := train.Batch(ix)
 		return e.finetuneBatchLoss(sys, xs, y, aug, size, snr, gens["augment"], gens["channel"])
 	}
-	countRound := func() { ledger.FinetuneRound(min(batch, n), int64(len(sys.Encoders)), sys.K) }
+	pilots := e.channelConfig().PilotUses()
+	countRound := func() { ledger.FinetuneRound(min(batch, n), int64(len(sys.Encoders)), sys.K, pilots) }
 	step := startEpoch * spe
 	saved := startEpoch
 	for epoch := startEpoch + 1; epoch <= x.Finetune.Epochs; epoch++ {

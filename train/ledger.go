@@ -15,17 +15,22 @@ type Ledger struct {
 	// PretrainExchanges counts the Stage-I steps that would exchange features (cross-modal losses only):
 	// each is a round trip, features up and the cross term's gradient down.
 	PretrainExchanges int64 `json:"pretrain_exchanges"`
+	// PilotSymbols are the channel uses spent on pilots for estimated CSI (channel.csi ls/mmse): N_p per
+	// device per sample and round, on top of UplinkSymbols. Perfect CSI spends none.
+	PilotSymbols int64 `json:"pilot_symbols"`
 }
 
 // BytesPerSymbol is the size of one complex symbol sent as two float32 values.
 const BytesPerSymbol = 8
 
-// FinetuneRound records one fine-tuning mini-batch of batch samples from devices devices with K features.
-func (l *Ledger) FinetuneRound(batch, devices, k int64) {
+// FinetuneRound records one fine-tuning mini-batch of batch samples from devices devices with K features,
+// each sample's block preceded by pilots pilot symbols.
+func (l *Ledger) FinetuneRound(batch, devices, k, pilots int64) {
 	s := batch * devices * (k / 2)
 	l.Rounds++
 	l.UplinkSymbols += s
 	l.DownlinkSymbols += s
+	l.PilotSymbols += batch * devices * pilots
 }
 
 // PretrainStep records the hypothetical exchange of one pre-training step of a cross-modal loss.

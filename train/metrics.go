@@ -44,7 +44,7 @@ func (r Row) Scalars() map[string]float64 {
 		s + "uplink_symbols": float64(l.UplinkSymbols), s + "downlink_symbols": float64(l.DownlinkSymbols),
 		s + "uplink_bytes": float64(l.UplinkBytes()), s + "downlink_bytes": float64(l.DownlinkBytes()),
 		s + "hypothetical_pretrain_symbols": float64(l.HypotheticalPretrainSymbols), s + "pretrain_exchanges": float64(l.PretrainExchanges),
-		s + "wall_s": r.WallSeconds}
+		s + "pilot_symbols": float64(l.PilotSymbols), s + "wall_s": r.WallSeconds}
 	for name, vals := range map[string]map[string]float64{"test_acc": r.Accuracy, "test_acc_std": r.AccuracyStd, "val_acc": r.ValAccuracy} {
 		for k, v := range vals {
 			m[s+name+"/snr"+k] = v
@@ -116,7 +116,7 @@ func (m *Metrics) write() error {
 		cols = append(cols, "acc_snr_"+SNRKey(s), "acc_std_snr_"+SNRKey(s), "val_acc_snr_"+SNRKey(s))
 	}
 	cols = append(cols, "rounds", "uplink_symbols", "downlink_symbols", "uplink_bytes", "downlink_bytes",
-		"hypothetical_pretrain_symbols", "wall_s")
+		"hypothetical_pretrain_symbols", "pilot_symbols", "wall_s")
 	csv.WriteString(strings.Join(cols, ",") + "\n")
 	for _, r := range m.Rows {
 		b, err := json.Marshal(r)
@@ -140,7 +140,7 @@ func (m *Metrics) write() error {
 		}
 		f = append(f, strconv.FormatInt(r.Rounds, 10), strconv.FormatInt(r.UplinkSymbols, 10),
 			strconv.FormatInt(r.DownlinkSymbols, 10), strconv.FormatInt(r.UplinkBytes, 10),
-			strconv.FormatInt(r.DownlinkBytes, 10), strconv.FormatInt(r.HypotheticalPretrainSymbols, 10), num(r.WallSeconds))
+			strconv.FormatInt(r.DownlinkBytes, 10), strconv.FormatInt(r.HypotheticalPretrainSymbols, 10), strconv.FormatInt(r.PilotSymbols, 10), num(r.WallSeconds))
 		csv.WriteString(strings.Join(f, ",") + "\n")
 	}
 	if err := fsutil.WriteFile(filepath.Join(m.dir, "metrics.jsonl"), js.Bytes(), 0o644); err != nil {

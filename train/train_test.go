@@ -46,12 +46,15 @@ func tinyEnv(t *testing.T, overrides ...string) *Env {
 
 func TestLedger(t *testing.T) {
 	var l Ledger
-	l.FinetuneRound(64, 2, 32)
-	l.FinetuneRound(64, 2, 32)
+	l.FinetuneRound(64, 2, 32, 0)
+	l.FinetuneRound(64, 2, 32, 4) // 4 pilots per device and sample (estimated CSI)
 	l.PretrainStep(64, 2, 32, true)
 	l.PretrainStep(64, 2, 32, false)
 	if l.Rounds != 2 || l.UplinkSymbols != 2*64*2*16 || l.DownlinkSymbols != l.UplinkSymbols || l.UplinkBytes() != 8*l.UplinkSymbols {
 		t.Fatalf("ledger %+v", l)
+	}
+	if l.PilotSymbols != 64*2*4 {
+		t.Fatalf("pilot symbols %d, want %d", l.PilotSymbols, 64*2*4)
 	}
 	if l.HypotheticalPretrainSymbols != 64*2*16 {
 		t.Fatalf("hypothetical %d", l.HypotheticalPretrainSymbols)
