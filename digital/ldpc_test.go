@@ -117,8 +117,8 @@ func simulate(t testing.TB, c *Code, d *Decoder, gamma float64, blocks int, seed
 	res := blerResult{blocks: blocks}
 	for b := 0; b < blocks; b++ {
 		e := 0
-		for _, p := range c.InfoPositions() {
-			if out[b*c.N+p] != info[b*c.K+indexOf(c.InfoPositions(), p)] {
+		for j, p := range c.InfoPositions() {
+			if out[b*c.N+p] != info[b*c.K+j] {
 				e++
 			}
 		}
@@ -128,15 +128,6 @@ func simulate(t testing.TB, c *Code, d *Decoder, gamma float64, blocks int, seed
 		}
 	}
 	return res
-}
-
-func indexOf(a []int, x int) int {
-	for i, y := range a {
-		if y == x {
-			return i
-		}
-	}
-	return -1
 }
 
 // ebN0ToEsN0 for BPSK: Es = R·Eb per coded bit, so Es/N0 = R·Eb/N0.
