@@ -130,6 +130,8 @@ bench: $(BIN_DIR)/semcom deps-bench
 # slurmd, slurm-client and munge; as root), an independent TensorBoard event reader (protoc, Debian's
 # python3-protobuf and python3-crc32c) and tmux for the terminal test.
 TEST_PKGS := slurmctld slurmd slurm-client munge protobuf-compiler python3-protobuf python3-crc32c tmux
+# libitpp-dev: IT++ (GPL) as an independent LDPC decoder, compiled only by digital/itpp_test.go
+TEST_PKGS += libitpp-dev
 deps-test: deps # after deps: two apt-gets at once would race for its lock (make runs -j)
 	@dpkg -s $(TEST_PKGS) >/dev/null 2>&1 || { \
 	  echo "installing $(TEST_PKGS) for the tests (apt-get)"; (apt-get update -qq || true) && \
