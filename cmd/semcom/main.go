@@ -64,7 +64,7 @@ that stops where --stop-after asked exits 0 (it says so on stderr; --resume cont
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalid(err) })
-	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newCollectCmd(), newCompareCmd(), newSweepCmd(), newDataCmd(), newBenchCmd(), newConfigCmd(), newModelCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newPretrainCmd(), newFinetuneCmd(), newEvalCmd(), newCollectCmd(), newCompareCmd(), newSweepCmd(), newDataCmd(), newBenchCmd(), newConfigCmd(), newModelCmd(), newDigitalCmd(), newVersionCmd())
 	invalidArgs(root)
 	return root
 }
