@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -16,6 +17,20 @@ type checker struct{ errs []error }
 
 func (c *checker) add(key string, value any, want string) {
 	c.errs = append(c.errs, &FieldError{Key: key, Value: value, Want: want})
+}
+
+// distinct refuses a list with a repeated value.
+func (c *checker) distinct(key string, values any) {
+	seen := map[string]bool{}
+	v := reflect.ValueOf(values)
+	for i := range v.Len() {
+		k := fmt.Sprint(v.Index(i).Interface())
+		if seen[k] {
+			c.add(key, values, "each value once ("+k+" is repeated; it would be run and counted twice)")
+			return
+		}
+		seen[k] = true
+	}
 }
 
 func (c *checker) oneOf(key, value string, allowed ...string) {
@@ -78,6 +93,10 @@ func (e *Experiment) Validate() error {
 	for _, m := range e.Methods {
 		c.oneOf("methods", m, Methods...)
 	}
+	// A repeated entry would run twice and be counted as two results.
+	c.distinct("methods", e.Methods)
+	c.distinct("data.label_fractions", e.Data.LabelFractions)
+	c.distinct("channel.snrs_db", e.Channel.SNRsDB)
 	c.oneOf("data.kind", e.Data.Kind, "synthetic", "nyud2", "folder")
 	if e.Data.Kind != "synthetic" && e.Data.Path == "" {
 		c.add("data.path", `""`, "the dataset location for data.kind "+e.Data.Kind)

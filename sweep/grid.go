@@ -114,6 +114,22 @@ func Load(path string) (*Grid, error) {
 		if len(vs) == 0 {
 			return nil, where("grid: %s has no values: the product is empty", k)
 		}
+		// Duplicates would be run and counted as independent points (0.5, 5.0e-1 and 0.50 are one value).
+		seen := map[string]bool{}
+		for _, v := range vs {
+			if s := fmt.Sprint(v); seen[s] {
+				return nil, where("grid: %s lists %s twice: want each value once", k, s)
+			} else {
+				seen[s] = true
+			}
+		}
+	}
+	seen := map[uint64]bool{}
+	for _, s := range g.Seeds {
+		if seen[s] {
+			return nil, where("seeds: %d is listed twice: a repeated seed would be counted as two samples", s)
+		}
+		seen[s] = true
 	}
 	return g, nil
 }
