@@ -6,8 +6,10 @@ import (
 	"testing"
 )
 
-func reached(r int64, budget int64) RoundsObs { return RoundsObs{Rounds: r, Reached: true, Budget: budget} }
-func never(budget int64) RoundsObs         { return RoundsObs{Rounds: -1, Budget: budget} }
+func reached(r int64, budget int64) RoundsObs {
+	return RoundsObs{Rounds: r, Reached: true, Budget: budget}
+}
+func never(budget int64) RoundsObs { return RoundsObs{Rounds: -1, Budget: budget} }
 
 func TestCensoredRoundsByHand(t *testing.T) {
 	for _, c := range []struct {
