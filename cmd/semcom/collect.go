@@ -23,7 +23,7 @@ func newCollectCmd() *cobra.Command {
 		Short: "Merge finished runs of one config with different seeds: mean ± 95% CI, paired differences, probes, plots with CI bands",
 		Long: `Reads the summary.json of each run folder (runs of one config that differ only in seed, data.synthetic.seed
 or channel.eval_seed; any other difference is refused) and writes seeds-summary.md/.json/.csv and
-seeds-accuracy-vs-rounds-labels<N>.png into --out: per method, label fraction and SNR the mean and a 95%
+seeds-accuracy-vs-rounds-labels<N>.png/.pdf into --out: per method, label fraction and SNR the mean and a 95%
 confidence interval (Student's t over seeds) of the test accuracy at the validation-selected epoch and at the
 last epoch, the rounds to the target, diverged jobs counted; the paired difference of --reference against
 every other method, seed by seed, with its interval, the sd of the differences, the seeds needed for a 95%
@@ -75,18 +75,20 @@ accuracy at the --round-budgets; and the probes.`,
 	}
 	cmd.Flags().StringVar(&out, "out", "", "folder for the merged summary (default: the first run's folder + '-seeds')")
 	cmd.Flags().StringVar(&title, "title", "", "title of the summary (default: the config's name)")
-	addReportFlags(cmd, &opts, true)
+	addReportFlags(cmd, &opts)
 	return cmd
 }
 
-// addReportFlags adds the flags of report.Options (--reference only where the command pairs methods).
-func addReportFlags(cmd *cobra.Command, o *report.Options, reference bool) {
-	if reference {
-		cmd.Flags().StringVar(&o.Reference, "reference", o.Reference, "method whose paired differences to the others are reported")
-	}
-	cmd.Flags().Float64Var(&o.TargetHalfWidth, "target-halfwidth", o.TargetHalfWidth,
-		"95% half-width (accuracy units, 0.03 = ±3 points) a paired difference within noise must reach to be called equal; the seeds it needs are reported")
+// addReportFlags adds the flags of report.Options.
+func addReportFlags(cmd *cobra.Command, o *report.Options) {
+	cmd.Flags().StringVar(&o.Reference, "reference", o.Reference, "method whose paired differences to the others are reported")
+	addHalfWidthFlag(cmd, &o.TargetHalfWidth)
 	cmd.Flags().Int64SliceVar(&o.RoundBudgets, "round-budgets", o.RoundBudgets, "round budgets at which test accuracy is reported (last evaluation at or before each)")
+}
+
+func addHalfWidthFlag(cmd *cobra.Command, h *float64) {
+	cmd.Flags().Float64Var(h, "target-halfwidth", *h,
+		"95% half-width (accuracy units, 0.03 = ±3 points) a paired difference within noise must reach to be called equal; the seeds it needs are reported")
 }
 
 // nonSeedDiff lists the config differences other than seeds.
@@ -144,7 +146,6 @@ for a 95% half-width of --target-halfwidth. The keys in which B differs from A a
 			return nil
 		},
 	}
-	cmd.Flags().Float64Var(&opts.TargetHalfWidth, "target-halfwidth", opts.TargetHalfWidth,
-		"95% half-width (accuracy units, 0.03 = ±3 points) a difference within noise must reach to be called equal; the seeds it needs are reported")
+	addHalfWidthFlag(cmd, &opts.TargetHalfWidth)
 	return cmd
 }

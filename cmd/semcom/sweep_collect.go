@@ -135,7 +135,7 @@ left out and listed.`,
 			return nil
 		},
 	}
-	addReportFlags(cmd, &opts, true)
+	addReportFlags(cmd, &opts)
 	return cmd
 }
 
