@@ -1,25 +1,18 @@
 // Package report turns finished runs into what people look at: the paper's Figs. 4–5 (test accuracy against
-// communication rounds, one line per method, one panel per SNR) as PNG, and a summary table in Markdown and
-// JSON (final and best accuracy, and the rounds each method needs to reach 90% of the supervised baseline's
-// best accuracy).
+// communication rounds, one line per method, one panel per SNR) as PNG and PDF, and a summary table in
+// Markdown and JSON (final and best accuracy, the rounds each method needs to reach 90% of the supervised
+// baseline's best accuracy, accuracy at fixed round budgets); over seeds, mean ± 95% CI, the censored
+// distribution of rounds to the target, and paired differences with the seeds a target half-width needs.
 package report
 
 import (
 	"encoding/json"
 	"fmt"
-	"image/color"
-	"io"
 	"math"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/semcom/semcom/internal/fsutil"
 )
@@ -103,11 +96,16 @@ type Summary struct {
 	// Target is 90% of the supervised baseline's best validation accuracy in the same setting (NaN without a
 	// baseline or validation split); RoundsToTarget the rounds this method needed to reach it on validation
 	// (-1: never).
-	Target         Num    `json:"target_val_accuracy"`
-	RoundsToTarget int64  `json:"rounds_to_target"`
-	Diverged       string `json:"diverged,omitempty"`
-	Labels         int    `json:"labels_used,omitempty"`
-	PretrainRounds int64  `json:"pretrain_rounds_counted,omitempty"`
+	Target         Num   `json:"target_val_accuracy"`
+	RoundsToTarget int64 `json:"rounds_to_target"`
+	// RoundsBudget is the run's last evaluated round: a run that never reached the target is censored there
+	// (its rounds-to-target is > RoundsBudget).
+	RoundsBudget int64 `json:"rounds_budget"`
+	// AtRounds is the test accuracy at the fixed round budgets DefaultRoundBudgets (Curve.AccuracyAt).
+	AtRounds       []AtRounds `json:"test_accuracy_at_rounds"`
+	Diverged       string     `json:"diverged,omitempty"`
+	Labels         int        `json:"labels_used,omitempty"`
+	PretrainRounds int64      `json:"pretrain_rounds_counted,omitempty"`
 }
 
 // Summarize computes the summary rows.
@@ -127,6 +125,12 @@ func Summarize(curves []Curve) []Summary {
 		s := Summary{Method: c.Method, LabelFraction: c.LabelFraction, SNR: c.SNR, Final: Num(c.Final()), FinalStd: Num(last(c.AccuracyStd)),
 			Selected: Num(math.NaN()), ValBest: Num(c.BestVal()), Target: Num(t), RoundsToTarget: -1, Diverged: c.Diverged, Labels: c.Labels,
 			PretrainRounds: c.PretrainRounds}
+		if len(c.Rounds) > 0 {
+			s.RoundsBudget = c.Rounds[len(c.Rounds)-1]
+		}
+		for _, b := range DefaultRoundBudgets {
+			s.AtRounds = append(s.AtRounds, AtRounds{Rounds: b, Accuracy: Num(c.AccuracyAt(b))})
+		}
 		if i := c.Selected(); i >= 0 && i < len(c.Accuracy) {
 			s.Selected, s.SelectedEpoch = Num(c.Accuracy[i]), c.Epochs[i]
 		}
@@ -151,8 +155,9 @@ func pct(v float64) string {
 func Markdown(title string, rows []Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", title)
-	b.WriteString("| labels | SNR (dB) | method | test acc, last epoch | test acc at val-selected epoch | val acc (best) | rounds to 90% of supervised best val |\n")
-	b.WriteString("|---:|---:|---|---:|---:|---:|---:|\n")
+	b.WriteString("| labels | SNR (dB) | method | test acc, last epoch | test acc at val-selected epoch | val acc (best) | rounds to 90% of supervised best val | test acc at " +
+		budgetsHeader(DefaultRoundBudgets) + " rounds |\n")
+	b.WriteString("|---:|---:|---|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		rt := "never"
 		switch {
@@ -162,6 +167,12 @@ func Markdown(title string, rows []Summary) string {
 			rt = "—"
 		case r.RoundsToTarget >= 0:
 			rt = fmt.Sprint(r.RoundsToTarget)
+		default:
+			rt = fmt.Sprintf("never (>%d)", r.RoundsBudget)
+		}
+		var at []string
+		for _, a := range r.AtRounds {
+			at = append(at, pct(float64(a.Accuracy)))
 		}
 		final := pct(float64(r.Final))
 		if sd := float64(r.FinalStd); !math.IsNaN(sd) && sd > 0 {
@@ -171,10 +182,12 @@ func Markdown(title string, rows []Summary) string {
 		if r.SelectedEpoch > 0 {
 			sel += fmt.Sprintf(" (ep %d)", r.SelectedEpoch)
 		}
-		fmt.Fprintf(&b, "| %g%% | %g | %s | %s | %s | %s | %s |\n", 100*r.LabelFraction, r.SNR, r.Method, final, sel, pct(float64(r.ValBest)), rt)
+		fmt.Fprintf(&b, "| %g%% | %g | %s | %s | %s | %s | %s | %s |\n", 100*r.LabelFraction, r.SNR, r.Method, final, sel, pct(float64(r.ValBest)), rt,
+			strings.Join(at, " / "))
 	}
 	b.WriteString("\nSelections (epoch, target, rounds) read the validation split only; the test split is only reported. " +
-		"± is the standard deviation over the evaluation's channel-noise draws.\n")
+		"± is the standard deviation over the evaluation's channel-noise draws. \"never (>N)\": the target was not reached within the run's N rounds. " +
+		"Accuracy at a round budget is the last evaluation at or before it (nothing interpolated; — when the run is shorter).\n")
 	counted := false
 	for _, r := range rows {
 		counted = counted || r.PretrainRounds > 0
@@ -202,6 +215,15 @@ func Markdown(title string, rows []Summary) string {
 	return b.String()
 }
 
+// budgetsHeader is "50 / 100 / 200".
+func budgetsHeader(budgets []int64) string {
+	var s []string
+	for _, b := range budgets {
+		s = append(s, fmt.Sprint(b))
+	}
+	return strings.Join(s, " / ")
+}
+
 func unique(s []string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -214,8 +236,8 @@ func unique(s []string) []string {
 	return out
 }
 
-// Write saves summary.md, summary.json and one accuracy-vs-rounds PNG per label fraction into dir, and
-// returns the Markdown.
+// Write saves summary.md, summary.json and one accuracy-vs-rounds figure per label fraction (PNG and PDF)
+// into dir, and returns the Markdown and the figures' paths.
 func Write(dir, title string, curves []Curve, probes []Probe) (string, []string, error) {
 	rows := Summarize(curves)
 	md := Markdown(title, rows) + ProbeMarkdown(probes)
@@ -236,10 +258,11 @@ func Write(dir, title string, curves []Curve, probes []Probe) (string, []string,
 	var plots []string
 	for _, frac := range fractions(curves) {
 		p := filepath.Join(dir, fmt.Sprintf("accuracy-vs-rounds-labels%g.png", 100*frac))
-		if err := Plot(p, fmt.Sprintf("%s, %g%% labels", title, 100*frac), filter(curves, frac)); err != nil {
+		files, err := Plot(p, fmt.Sprintf("%s, %g%% labels", title, 100*frac), filter(curves, frac))
+		if err != nil {
 			return "", nil, err
 		}
-		plots = append(plots, p)
+		plots = append(plots, files...)
 	}
 	return md, plots, nil
 }
@@ -276,131 +299,6 @@ func filter(curves []Curve, frac float64) []Curve {
 		}
 	}
 	return out
-}
-
-var palette = []color.Color{
-	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, // proposed: red
-	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
-	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
-	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-}
-
-// Plot draws one panel per SNR (test accuracy against communication rounds, a line per method).
-func Plot(path, title string, curves []Curve) error {
-	var snrs []float64
-	seen := map[float64]bool{}
-	var methods []string
-	seenM := map[string]bool{}
-	for _, c := range curves {
-		if !seen[c.SNR] {
-			seen[c.SNR] = true
-			snrs = append(snrs, c.SNR)
-		}
-		if !seenM[c.Method] {
-			seenM[c.Method] = true
-			methods = append(methods, c.Method)
-		}
-	}
-	sort.Float64s(snrs)
-	row := make([]*plot.Plot, len(snrs))
-	for i, snr := range snrs {
-		p := plot.New()
-		p.Title.Text = fmt.Sprintf("SNR %g dB", snr)
-		p.X.Label.Text = "communication rounds"
-		p.Y.Label.Text = "test accuracy"
-		p.Y.Min, p.Y.Max = 0, 1
-		p.Add(plotter.NewGrid())
-		p.Legend.Top = false
-		p.Legend.Left = false
-		for mi, m := range methods {
-			for _, c := range curves {
-				if c.SNR != snr || c.Method != m || len(c.Rounds) == 0 {
-					continue
-				}
-				pts := make(plotter.XYs, len(c.Rounds))
-				for k := range c.Rounds {
-					pts[k].X, pts[k].Y = float64(c.Rounds[k]), c.Accuracy[k]
-				}
-				if band := bandPolygon(c); band != nil {
-					poly, err := plotter.NewPolygon(band)
-					if err != nil {
-						return err
-					}
-					r, g, b, _ := palette[mi%len(palette)].RGBA()
-					poly.Color = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 60}
-					poly.LineStyle.Width = 0
-					p.Add(poly)
-				}
-				l, err := plotter.NewLine(pts)
-				if err != nil {
-					return err
-				}
-				l.Color = palette[mi%len(palette)]
-				l.Width = vg.Points(1.6)
-				if m == "supervised" {
-					l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-				}
-				p.Add(l)
-				label := m
-				if c.Diverged != "" {
-					label += " (diverged)"
-				}
-				p.Legend.Add(label, l)
-			}
-		}
-		row[i] = p
-	}
-	if len(row) == 0 {
-		return fmt.Errorf("report: no curves to plot for %s", path)
-	}
-	const panelW, h = 4.2, 3.6
-	img := vgimg.New(vg.Length(panelW*float64(len(row)))*vg.Inch, h*vg.Inch+0.4*vg.Inch)
-	dc := draw.New(img)
-	dc.FillPolygon(color.White, []vg.Point{dc.Min, {X: dc.Max.X, Y: dc.Min.Y}, dc.Max, {X: dc.Min.X, Y: dc.Max.Y}}) // opaque background
-	top, body := splitTitle(dc)
-	fnt := plot.DefaultFont
-	fnt.Size = vg.Points(13)
-	top.FillText(draw.TextStyle{Color: color.Black, Font: fnt, Handler: plot.DefaultTextHandler,
-		XAlign: draw.XCenter}, vg.Point{X: top.Center().X, Y: top.Min.Y + 0.12*vg.Inch}, title)
-	tiles := draw.Tiles{Rows: 1, Cols: len(row), PadX: vg.Points(6), PadTop: vg.Points(4), PadBottom: vg.Points(4),
-		PadLeft: vg.Points(4), PadRight: vg.Points(8)}
-	canvases := plot.Align([][]*plot.Plot{row}, tiles, body)
-	for i, p := range row {
-		p.Draw(canvases[0][i])
-	}
-	return fsutil.WriteWith(path, 0o644, func(w io.Writer) error {
-		_, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w)
-		return err
-	})
-}
-
-// bandPolygon outlines mean ± band of a curve (nil without a band).
-func bandPolygon(c Curve) plotter.XYs {
-	if len(c.Band) != len(c.Accuracy) || len(c.Band) < 2 {
-		return nil
-	}
-	var xy plotter.XYs
-	for k := range c.Rounds {
-		if math.IsNaN(c.Band[k]) {
-			return nil
-		}
-		xy = append(xy, plotter.XY{X: float64(c.Rounds[k]), Y: math.Min(1, c.Accuracy[k]+c.Band[k])})
-	}
-	for k := len(c.Rounds) - 1; k >= 0; k-- {
-		xy = append(xy, plotter.XY{X: float64(c.Rounds[k]), Y: math.Max(0, c.Accuracy[k]-c.Band[k])})
-	}
-	return xy
-}
-
-func splitTitle(dc draw.Canvas) (draw.Canvas, draw.Canvas) {
-	titleH := 0.4 * vg.Inch
-	top := dc
-	top.Min.Y = dc.Max.Y - titleH
-	body := dc
-	body.Max.Y = dc.Max.Y - titleH
-	return top, body
 }
 
 // Probe is one frozen-representation probe after Stage I: the accuracy of a linear (ridge) and a kNN probe

@@ -63,8 +63,12 @@ func TestWriteFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plots) != 2 {
-		t.Fatalf("plots %v, want one per label fraction", plots)
+	if len(plots) != 4 || !strings.HasSuffix(plots[0], ".png") || plots[1] != strings.TrimSuffix(plots[0], ".png")+".pdf" {
+		t.Fatalf("plots %v, want a PNG and a PDF per label fraction", plots)
+	}
+	pdf, err := os.ReadFile(plots[1])
+	if err != nil || !strings.HasPrefix(string(pdf), "%PDF-") {
+		t.Fatalf("%s is not a PDF (%v)", plots[1], err)
 	}
 	f, err := os.Open(plots[0])
 	if err != nil {
@@ -75,8 +79,9 @@ func TestWriteFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 200 {
-		t.Fatalf("plot is %v", b)
+	// One SNR panel plus the legend column, at DPI: (3.6 + 1.45) × (3.0 + 0.4) inches.
+	if b := img.Bounds(); b.Dx() != int(math.Round((panelW+legendW)*DPI)) || b.Dy() != int(math.Round((panelH+titleH)*DPI)) {
+		t.Fatalf("plot is %v, want %g×%g inches at %d dpi", b, panelW+legendW, panelH+titleH, DPI)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 	if err != nil {
@@ -88,5 +93,13 @@ func TestWriteFiles(t *testing.T) {
 	}
 	if back.Summary[3]["target_val_accuracy"] != nil {
 		t.Fatalf("NaN target should be null: %v", back.Summary[3])
+	}
+	// Proposed at 100%/0 dB ends at 30 rounds: its budget; accuracy at 50 rounds and beyond is unknown (null).
+	if back.Summary[0]["rounds_budget"] != 30.0 {
+		t.Fatalf("rounds_budget: %v", back.Summary[0])
+	}
+	at := back.Summary[0]["test_accuracy_at_rounds"].([]any)
+	if len(at) != 3 || at[0].(map[string]any)["rounds"] != 50.0 || at[0].(map[string]any)["test_accuracy"] != nil {
+		t.Fatalf("test_accuracy_at_rounds: %v", at)
 	}
 }

@@ -44,16 +44,48 @@ type Setting struct {
 
 func settingOf(s Summary) Setting { return Setting{s.Method, s.LabelFraction, s.SNR} }
 
+// Options are the choices of an aggregation over seeds.
+type Options struct {
+	// Reference is the method whose paired differences to every other method are reported.
+	Reference string
+	// TargetHalfWidth is the 95% half-width (accuracy units: 0.03 = ±3 points) a paired difference within
+	// noise must reach to be called equal; the seeds needed for it are reported (SeedsForHalfWidth).
+	TargetHalfWidth float64
+	// RoundBudgets are the fixed round budgets at which test accuracy is reported.
+	RoundBudgets []int64
+}
+
+// DefaultTargetHalfWidth is ±3 points (issue 20 item 5).
+const DefaultTargetHalfWidth = 0.03
+
+// DefaultOptions pairs against reference, with a ±3-point target half-width and the default round budgets.
+func DefaultOptions(reference string) Options {
+	return Options{Reference: reference, TargetHalfWidth: DefaultTargetHalfWidth, RoundBudgets: DefaultRoundBudgets}
+}
+
+// Check says what is wrong with o (naming the flag that sets it).
+func (o Options) Check() error {
+	if !(o.TargetHalfWidth > 0 && o.TargetHalfWidth < 1) {
+		return fmt.Errorf("--target-halfwidth: %g: want a half-width in accuracy units, 0 < h < 1 (0.03 = ±3 points)", o.TargetHalfWidth)
+	}
+	for i, b := range o.RoundBudgets {
+		if b <= 0 || (i > 0 && b <= o.RoundBudgets[i-1]) {
+			return fmt.Errorf("--round-budgets: %v: want positive round counts in increasing order", o.RoundBudgets)
+		}
+	}
+	return nil
+}
+
 // SeedRow aggregates one setting over runs that differ only in their seeds.
 type SeedRow struct {
 	Setting
 	Selected Estimate `json:"selected_test_accuracy"` // test accuracy at the validation-selected epoch
 	Final    Estimate `json:"final_test_accuracy"`
 	ValBest  Estimate `json:"best_val_accuracy"`
-	// Rounds to the target, over the runs that reached it (Reached of N).
-	Rounds   Estimate `json:"rounds_to_target"`
-	Reached  int      `json:"reached_target"`
-	Diverged int      `json:"diverged"`
+	// Rounds to the target over the seeds, right-censored at each run's budget (never averaged).
+	Rounds   RoundsDist         `json:"rounds_to_target"`
+	AtRounds []AtRoundsEstimate `json:"test_accuracy_at_rounds"`
+	Diverged int                `json:"diverged"`
 }
 
 // PairedRow is a method's difference to the reference method in one setting, run by run (the same seed,
@@ -62,7 +94,18 @@ type PairedRow struct {
 	Setting
 	Reference string   `json:"reference"`
 	Diff      Estimate `json:"reference_minus_method"` // selected test accuracy, reference − method
-	Verdict   string   `json:"verdict"`                // for the reference: wins, loses, within noise
+	Verdict   string   `json:"verdict"`                // for the reference: wins, loses, equal within ±h, under-powered, …
+	// DiffSD is the sample sd of the per-seed differences; SeedsNeeded the seeds for a 95% half-width of
+	// TargetHalfWidth at that sd (SeedsForHalfWidth; 0 when unknown).
+	DiffSD          Num     `json:"diff_sd"`
+	TargetHalfWidth float64 `json:"target_half_width"`
+	SeedsNeeded     int     `json:"seeds_needed"`
+}
+
+func pairedRow(k Setting, reference string, diffs []float64, h float64) PairedRow {
+	d := MeanCI(diffs)
+	v, n := d.PowerVerdict(h)
+	return PairedRow{Setting: k, Reference: reference, Diff: d, Verdict: v, DiffSD: Num(d.SD), TargetHalfWidth: h, SeedsNeeded: n}
 }
 
 // ProbeRow aggregates a probe over runs.
@@ -74,9 +117,10 @@ type ProbeRow struct {
 // Aggregate merges runs (seeds of one config) into mean ± 95% CI rows, paired differences against the
 // reference method, aggregated probes and mean curves with CI bands. Diverged jobs are counted, not dropped:
 // their accuracy is NaN and leaves their setting's n smaller.
-func Aggregate(runs []RunResult, reference string) ([]SeedRow, []PairedRow, []ProbeRow, []Curve) {
+func Aggregate(runs []RunResult, o Options) ([]SeedRow, []PairedRow, []ProbeRow, []Curve) {
 	var order []Setting
 	by := map[Setting][]Summary{}
+	curve := map[Setting][]*Curve{}
 	for _, r := range runs {
 		for _, s := range r.Summary {
 			k := settingOf(s)
@@ -84,32 +128,49 @@ func Aggregate(runs []RunResult, reference string) ([]SeedRow, []PairedRow, []Pr
 				order = append(order, k)
 			}
 			by[k] = append(by[k], s)
+			curve[k] = append(curve[k], findCurve(r.Curves, k))
 		}
 	}
 	var rows []SeedRow
 	for _, k := range order {
 		row := SeedRow{Setting: k}
-		var sel, fin, val, rounds []float64
-		for _, s := range by[k] {
+		var sel, fin, val []float64
+		var obs []RoundsObs
+		at := make([][]float64, len(o.RoundBudgets))
+		for i, s := range by[k] {
 			if s.Diverged != "" {
 				row.Diverged++
 				continue
 			}
 			sel, fin, val = append(sel, float64(s.Selected)), append(fin, float64(s.Final)), append(val, float64(s.ValBest))
-			if s.RoundsToTarget >= 0 {
-				row.Reached++
-				rounds = append(rounds, float64(s.RoundsToTarget))
+			c := curve[k][i]
+			if !math.IsNaN(float64(s.Target)) { // no target (no baseline or validation split): no observation
+				budget := s.RoundsBudget
+				if budget == 0 && c != nil && len(c.Rounds) > 0 { // a summary.json written before rounds_budget existed
+					budget = c.Rounds[len(c.Rounds)-1]
+				}
+				obs = append(obs, RoundsObs{Rounds: s.RoundsToTarget, Reached: s.RoundsToTarget >= 0, Budget: budget})
+			}
+			for j, b := range o.RoundBudgets {
+				a := math.NaN()
+				if c != nil {
+					a = c.AccuracyAt(b)
+				}
+				at[j] = append(at[j], a)
 			}
 		}
-		row.Selected, row.Final, row.ValBest, row.Rounds = MeanCI(sel), MeanCI(fin), MeanCI(val), MeanCI(rounds)
+		row.Selected, row.Final, row.ValBest, row.Rounds = MeanCI(sel), MeanCI(fin), MeanCI(val), Rounds(obs)
+		for j, b := range o.RoundBudgets {
+			row.AtRounds = append(row.AtRounds, AtRoundsEstimate{Rounds: b, Accuracy: MeanCI(at[j])})
+		}
 		rows = append(rows, row)
 	}
 	var pairs []PairedRow
 	for _, k := range order {
-		if k.Method == reference {
+		if k.Method == o.Reference {
 			continue
 		}
-		ref := Setting{reference, k.LabelFraction, k.SNR}
+		ref := Setting{o.Reference, k.LabelFraction, k.SNR}
 		var diffs []float64
 		for _, r := range runs {
 			if d, ok := selectedDiff(find(r.Summary, ref), find(r.Summary, k)); ok {
@@ -119,10 +180,18 @@ func Aggregate(runs []RunResult, reference string) ([]SeedRow, []PairedRow, []Pr
 		if len(diffs) == 0 {
 			continue
 		}
-		d := MeanCI(diffs)
-		pairs = append(pairs, PairedRow{Setting: k, Reference: reference, Diff: d, Verdict: d.Verdict()})
+		pairs = append(pairs, pairedRow(k, o.Reference, diffs, o.TargetHalfWidth))
 	}
 	return rows, pairs, aggregateProbes(runs), meanCurves(runs, order)
+}
+
+func findCurve(cs []Curve, k Setting) *Curve {
+	for i := range cs {
+		if (Setting{cs[i].Method, cs[i].LabelFraction, cs[i].SNR}) == k {
+			return &cs[i]
+		}
+	}
+	return nil
 }
 
 // selectedDiff is x − y of the test accuracy at the validation-selected epoch, when both jobs exist and
@@ -210,27 +279,59 @@ func ci(e Estimate, scale float64, unit string) string {
 	return fmt.Sprintf("%.1f ± %.1f%s", scale*e.Mean, scale*e.HalfWidth, unit)
 }
 
+// powerNote states how the power columns are computed.
+func powerNote(h float64) string {
+	return fmt.Sprintf("Power: sd is the sample sd of the per-seed differences; \"seeds for ±%.1f\" is the smallest n with "+
+		"n ≥ (t(0.975, n−1)·sd/h)², h = %.1f points (the fixed point of n ← ⌈(t(0.975, n−1)·sd/h)²⌉), planning with the observed sd "+
+		"as if it were the true one. Within noise, a difference is \"equal within ±%.1f\" when its whole interval lies inside ±%.1f, "+
+		"\"under-powered\" when its half-width is wider than that.\n", 100*h, 100*h, 100*h, 100*h)
+}
+
+func pairedTable(b *strings.Builder, pairs []PairedRow, diffHeader, verdictHeader string) {
+	h := pairs[0].TargetHalfWidth
+	fmt.Fprintf(b, "| labels | SNR (dB) | method | n | %s | sd of differences | seeds for ±%.1f | %s |\n|---:|---:|---|---:|---:|---:|---:|---|\n",
+		diffHeader, 100*h, verdictHeader)
+	for _, p := range pairs {
+		sd, need := "—", "—"
+		if !math.IsNaN(float64(p.DiffSD)) {
+			sd, need = fmt.Sprintf("%.1f", 100*float64(p.DiffSD)), fmt.Sprint(p.SeedsNeeded)
+		}
+		fmt.Fprintf(b, "| %g%% | %g | %s | %d | %s | %s | %s | %s |\n", 100*p.LabelFraction, p.SNR, p.Method, p.Diff.N, ci(p.Diff, 100, ""), sd, need, p.Verdict)
+	}
+	b.WriteString("\n" + powerNote(h))
+}
+
 // SeedsMarkdown renders the aggregated tables.
 func SeedsMarkdown(title string, runs int, rows []SeedRow, pairs []PairedRow, probes []ProbeRow) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n%d runs (seeds). Mean ± the half-width of a 95%% confidence interval from Student's t over seeds. "+
 		"Test accuracy at the epoch of the best validation accuracy; targets and rounds read validation only.\n\n", title, runs)
-	b.WriteString("| labels | SNR (dB) | method | n | test acc at val-selected epoch (%) | test acc, last epoch (%) | rounds to 90% of supervised best val | diverged |\n")
-	b.WriteString("|---:|---:|---|---:|---:|---:|---:|---:|\n")
-	for _, r := range rows {
-		rounds := "never"
-		if r.Reached > 0 {
-			rounds = fmt.Sprintf("%s (%d/%d)", ci(r.Rounds, 1, ""), r.Reached, r.Selected.N)
+	var budgets []int64
+	if len(rows) > 0 {
+		for _, a := range rows[0].AtRounds {
+			budgets = append(budgets, a.Rounds)
 		}
-		fmt.Fprintf(&b, "| %g%% | %g | %s | %d | %s | %s | %s | %d |\n", 100*r.LabelFraction, r.SNR, r.Method, r.Selected.N,
-			ci(r.Selected, 100, ""), ci(r.Final, 100, ""), rounds, r.Diverged)
 	}
+	b.WriteString("| labels | SNR (dB) | method | n | test acc at val-selected epoch (%) | test acc, last epoch (%) | rounds to 90% of supervised best val: median [IQR], reached |")
+	for _, r := range budgets {
+		fmt.Fprintf(&b, " test acc at %d rounds (%%) |", r)
+	}
+	b.WriteString(" diverged |\n|---:|---:|---|---:|---:|---:|---:|" + strings.Repeat("---:|", len(budgets)) + "---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %g%% | %g | %s | %d | %s | %s | %s |", 100*r.LabelFraction, r.SNR, r.Method, r.Selected.N,
+			ci(r.Selected, 100, ""), ci(r.Final, 100, ""), r.Rounds)
+		for _, a := range r.AtRounds {
+			fmt.Fprintf(&b, " %s |", ciN(a.Accuracy, r.Selected.N))
+		}
+		fmt.Fprintf(&b, " %d |\n", r.Diverged)
+	}
+	b.WriteString("\nRounds to the target are censored where a seed never reaches it: \">N\" is a quantile that falls on such a seed " +
+		"(it is past that seed's N-round budget; the median is censored when more than half are). Quantiles are order statistics " +
+		"(the ⌈p·n⌉-th smallest, nothing interpolated or averaged). Accuracy at a round budget is each seed's last evaluation at or " +
+		"before it; seeds whose run is shorter are left out (shown as n when fewer).\n")
 	if len(pairs) > 0 {
 		fmt.Fprintf(&b, "\n### Paired differences: %s − method (test accuracy at the val-selected epoch, points; same seed on both sides)\n\n", pairs[0].Reference)
-		b.WriteString("| labels | SNR (dB) | method | n | difference | " + pairs[0].Reference + " |\n|---:|---:|---|---:|---:|---|\n")
-		for _, p := range pairs {
-			fmt.Fprintf(&b, "| %g%% | %g | %s | %d | %s | %s |\n", 100*p.LabelFraction, p.SNR, p.Method, p.Diff.N, ci(p.Diff, 100, ""), p.Verdict)
-		}
+		pairedTable(&b, pairs, "difference", pairs[0].Reference)
 	}
 	if len(probes) > 0 {
 		var targets []string
@@ -266,10 +367,58 @@ func SeedsMarkdown(title string, runs int, rows []SeedRow, pairs []PairedRow, pr
 	return b.String()
 }
 
-// WriteSeeds aggregates runs and writes seeds-summary.md, .json and .csv and one accuracy-vs-rounds plot per
-// label fraction (mean curves with their CI bands) into dir; it returns the Markdown.
-func WriteSeeds(dir, title, reference string, runs []RunResult) (string, []string, error) {
-	rows, pairs, probes, curves := Aggregate(runs, reference)
+// ciN is ci in points, with "(n=k)" when fewer seeds than all contribute.
+func ciN(e Estimate, all int) string {
+	s := ci(e, 100, "")
+	if e.N > 0 && e.N < all {
+		s += fmt.Sprintf(" (n=%d)", e.N)
+	}
+	return s
+}
+
+// SeedsCSVHeader is the header line of SeedsCSVRow's records.
+func SeedsCSVHeader(budgets []int64) string {
+	h := "method,label_fraction,snr_db,n,selected_mean,selected_ci95,selected_sd,final_mean,final_ci95," +
+		"rounds_n,rounds_reached,rounds_reached_fraction,rounds_budget,rounds_median,rounds_median_censored,rounds_q1,rounds_q1_censored,rounds_q3,rounds_q3_censored"
+	for _, b := range budgets {
+		h += fmt.Sprintf(",acc_at_%d_n,acc_at_%d_mean,acc_at_%d_ci95", b, b, b)
+	}
+	return h + ",diverged\n"
+}
+
+// SeedsCSVRow is one CSV record (NaN for an unknown number; a censored quantile's value is its budget).
+func SeedsCSVRow(r SeedRow) string {
+	var b strings.Builder
+	d := r.Rounds
+	fmt.Fprintf(&b, "%s,%g,%g,%d,%g,%g,%g,%g,%g,%d,%d,%g,%d,%g,%t,%g,%t,%g,%t", r.Method, r.LabelFraction, r.SNR, r.Selected.N, r.Selected.Mean,
+		r.Selected.HalfWidth, r.Selected.SD, r.Final.Mean, r.Final.HalfWidth, d.N, d.Reached, float64(d.ReachedFraction), d.Budget,
+		d.Median.Rounds, d.Median.Censored, d.Q1.Rounds, d.Q1.Censored, d.Q3.Rounds, d.Q3.Censored)
+	for _, a := range r.AtRounds {
+		fmt.Fprintf(&b, ",%d,%g,%g", a.Accuracy.N, a.Accuracy.Mean, a.Accuracy.HalfWidth)
+	}
+	fmt.Fprintf(&b, ",%d\n", r.Diverged)
+	return b.String()
+}
+
+// PairedCSV renders paired rows (the difference, its sd and the seeds needed for the target half-width).
+func PairedCSV(pairs []PairedRow) string {
+	var b strings.Builder
+	b.WriteString("reference,method,label_fraction,snr_db,n,diff_mean,diff_ci95,diff_sd,target_half_width,seeds_needed,verdict\n")
+	for _, p := range pairs {
+		fmt.Fprintf(&b, "%q,%s,%g,%g,%d,%g,%g,%g,%g,%d,%q\n", p.Reference, p.Method, p.LabelFraction, p.SNR, p.Diff.N, p.Diff.Mean, p.Diff.HalfWidth,
+			float64(p.DiffSD), p.TargetHalfWidth, p.SeedsNeeded, p.Verdict)
+	}
+	return b.String()
+}
+
+// WriteSeeds aggregates runs and writes seeds-summary.md, .json and .csv, seeds-paired.csv and one
+// accuracy-vs-rounds figure per label fraction (mean curves with their CI bands; PNG and PDF) into dir; it
+// returns the Markdown and the figures' paths.
+func WriteSeeds(dir, title string, o Options, runs []RunResult) (string, []string, error) {
+	if err := o.Check(); err != nil {
+		return "", nil, err
+	}
+	rows, pairs, probes, curves := Aggregate(runs, o)
 	md := SeedsMarkdown(title, len(runs), rows, pairs, probes)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
@@ -279,21 +428,23 @@ func WriteSeeds(dir, title, reference string, runs []RunResult) (string, []strin
 		dirs = append(dirs, r.Dir)
 	}
 	js, err := json.MarshalIndent(struct {
-		Runs   []string    `json:"runs"`
-		Rows   []SeedRow   `json:"rows"`
-		Paired []PairedRow `json:"paired"`
-		Probes []ProbeRow  `json:"probes,omitempty"`
-	}{dirs, rows, pairs, probes}, "", "  ")
+		Runs            []string    `json:"runs"`
+		TargetHalfWidth float64     `json:"target_half_width"`
+		RoundBudgets    []int64     `json:"round_budgets"`
+		Rows            []SeedRow   `json:"rows"`
+		Paired          []PairedRow `json:"paired"`
+		Probes          []ProbeRow  `json:"probes,omitempty"`
+	}{dirs, o.TargetHalfWidth, o.RoundBudgets, rows, pairs, probes}, "", "  ")
 	if err != nil {
 		return "", nil, err
 	}
 	var csv bytes.Buffer
-	csv.WriteString("method,label_fraction,snr_db,n,selected_mean,selected_ci95,final_mean,final_ci95,rounds_mean,rounds_ci95,reached,diverged\n")
+	csv.WriteString(SeedsCSVHeader(o.RoundBudgets))
 	for _, r := range rows {
-		fmt.Fprintf(&csv, "%s,%g,%g,%d,%g,%g,%g,%g,%g,%g,%d,%d\n", r.Method, r.LabelFraction, r.SNR, r.Selected.N, r.Selected.Mean, r.Selected.HalfWidth,
-			r.Final.Mean, r.Final.HalfWidth, r.Rounds.Mean, r.Rounds.HalfWidth, r.Reached, r.Diverged)
+		csv.WriteString(SeedsCSVRow(r))
 	}
-	for name, body := range map[string][]byte{"seeds-summary.md": []byte(md), "seeds-summary.json": js, "seeds-summary.csv": csv.Bytes()} {
+	for name, body := range map[string][]byte{"seeds-summary.md": []byte(md), "seeds-summary.json": js, "seeds-summary.csv": csv.Bytes(),
+		"seeds-paired.csv": []byte(PairedCSV(pairs))} {
 		if err := fsutil.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
 			return "", nil, err
 		}
@@ -303,10 +454,11 @@ func WriteSeeds(dir, title, reference string, runs []RunResult) (string, []strin
 	sort.Float64s(fracs)
 	for _, frac := range fracs {
 		p := filepath.Join(dir, fmt.Sprintf("seeds-accuracy-vs-rounds-labels%g.png", 100*frac))
-		if err := Plot(p, fmt.Sprintf("%s, %g%% labels, mean ± 95%% CI over %d seeds", title, 100*frac, len(runs)), filter(curves, frac)); err != nil {
+		files, err := Plot(p, fmt.Sprintf("%s, %g%% labels, mean ± 95%% CI over %d seeds", title, 100*frac, len(runs)), filter(curves, frac))
+		if err != nil {
 			return "", nil, err
 		}
-		plots = append(plots, p)
+		plots = append(plots, files...)
 	}
 	return md, plots, nil
 }
@@ -333,8 +485,9 @@ func ReadSeeds(dir string) ([]RunResult, error) {
 }
 
 // Compare pairs two variants' runs seed by seed (runs with the same seed key) and returns, per method and
-// setting, the difference b − a of the test accuracy at the validation-selected epoch, with its CI.
-func Compare(a, b map[uint64]RunResult, labelA, labelB string) []PairedRow {
+// setting, the difference b − a of the test accuracy at the validation-selected epoch, with its CI, sd and
+// the seeds needed for a half-width of h (accuracy units).
+func Compare(a, b map[uint64]RunResult, labelA, labelB string, h float64) []PairedRow {
 	var seeds []uint64
 	for s := range a {
 		if _, ok := b[s]; ok {
@@ -357,8 +510,7 @@ func Compare(a, b map[uint64]RunResult, labelA, labelB string) []PairedRow {
 		if len(diffs) == 0 {
 			continue
 		}
-		d := MeanCI(diffs)
-		out = append(out, PairedRow{Setting: k, Reference: labelB + " − " + labelA, Diff: d, Verdict: d.Verdict()})
+		out = append(out, pairedRow(k, labelB+" − "+labelA, diffs, h))
 	}
 	return out
 }
@@ -366,9 +518,7 @@ func Compare(a, b map[uint64]RunResult, labelA, labelB string) []PairedRow {
 // CompareMarkdown renders Compare's rows; the verdict is for the second variant.
 func CompareMarkdown(title string, rows []PairedRow, labelB string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n| labels | SNR (dB) | method | n | %s (points) | %s |\n|---:|---:|---|---:|---:|---|\n", title, rows[0].Reference, labelB)
-	for _, p := range rows {
-		fmt.Fprintf(&b, "| %g%% | %g | %s | %d | %s | %s |\n", 100*p.LabelFraction, p.SNR, p.Method, p.Diff.N, ci(p.Diff, 100, ""), p.Verdict)
-	}
+	fmt.Fprintf(&b, "%s\n\n", title)
+	pairedTable(&b, rows, rows[0].Reference+" (points)", labelB)
 	return b.String()
 }

@@ -16,20 +16,27 @@ import (
 var SeedKeys = []string{"seed", "data.synthetic.seed", "channel.eval_seed"}
 
 func newCollectCmd() *cobra.Command {
-	var out, title, reference string
+	var out, title string
+	opts := report.DefaultOptions("proposed")
 	cmd := &cobra.Command{
 		Use:   "collect RUN...",
 		Short: "Merge finished runs of one config with different seeds: mean ± 95% CI, paired differences, probes, plots with CI bands",
 		Long: `Reads the summary.json of each run folder (runs of one config that differ only in seed, data.synthetic.seed
 or channel.eval_seed; any other difference is refused) and writes seeds-summary.md/.json/.csv and
-seeds-accuracy-vs-rounds-labels<N>.png into --out: per method, label fraction and SNR the mean and a 95%
+seeds-accuracy-vs-rounds-labels<N>.png/.pdf into --out: per method, label fraction and SNR the mean and a 95%
 confidence interval (Student's t over seeds) of the test accuracy at the validation-selected epoch and at the
 last epoch, the rounds to the target, diverged jobs counted; the paired difference of --reference against
-every other method, seed by seed, with its interval and a verdict (wins, loses, within noise); and the probes.`,
+every other method, seed by seed, with its interval, the sd of the differences, the seeds needed for a 95%
+half-width of --target-halfwidth and a verdict (wins, loses, equal within ±h, under-powered); the rounds to
+the target as a censored distribution (median [IQR] over seeds, the fraction that reached it) and the test
+accuracy at the --round-budgets; and the probes.`,
 		Example: "  for s in 1 2 3 4 5; do semcom run -c configs/demo.yaml --name demo-s$s --set seed=$s --set data.synthetic.seed=$((100+s)); done\n" +
 			"  semcom collect runs/demo-s* --out runs/demo-seeds",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.Check(); err != nil {
+				return invalid(err)
+			}
 			var runs []report.RunResult
 			var first *config.Experiment
 			for _, dir := range args {
@@ -54,7 +61,7 @@ every other method, seed by seed, with its interval and a verdict (wins, loses, 
 			if title == "" {
 				title = first.Name
 			}
-			md, plots, err := report.WriteSeeds(out, title, reference, runs)
+			md, plots, err := report.WriteSeeds(out, title, opts, runs)
 			if err != nil {
 				return err
 			}
@@ -68,8 +75,20 @@ every other method, seed by seed, with its interval and a verdict (wins, loses, 
 	}
 	cmd.Flags().StringVar(&out, "out", "", "folder for the merged summary (default: the first run's folder + '-seeds')")
 	cmd.Flags().StringVar(&title, "title", "", "title of the summary (default: the config's name)")
-	cmd.Flags().StringVar(&reference, "reference", "proposed", "method whose paired differences to the others are reported")
+	addReportFlags(cmd, &opts)
 	return cmd
+}
+
+// addReportFlags adds the flags of report.Options.
+func addReportFlags(cmd *cobra.Command, o *report.Options) {
+	cmd.Flags().StringVar(&o.Reference, "reference", o.Reference, "method whose paired differences to the others are reported")
+	addHalfWidthFlag(cmd, &o.TargetHalfWidth)
+	cmd.Flags().Int64SliceVar(&o.RoundBudgets, "round-budgets", o.RoundBudgets, "round budgets at which test accuracy is reported (last evaluation at or before each)")
+}
+
+func addHalfWidthFlag(cmd *cobra.Command, h *float64) {
+	cmd.Flags().Float64Var(h, "target-halfwidth", *h,
+		"95% half-width (accuracy units, 0.03 = ±3 points) a paired difference within noise must reach to be called equal; the seeds it needs are reported")
 }
 
 // nonSeedDiff lists the config differences other than seeds.
@@ -85,16 +104,21 @@ func nonSeedDiff(a, b *config.Experiment) []string {
 }
 
 func newCompareCmd() *cobra.Command {
-	return &cobra.Command{
+	opts := report.DefaultOptions("proposed")
+	cmd := &cobra.Command{
 		Use:   "compare A B",
 		Short: "Paired comparison of two variants (two 'semcom collect' folders): B − A seed by seed, mean ± 95% CI",
 		Long: `A and B are folders written by 'semcom collect' for two configs (an ablation: B changes some keys of A).
 Runs are paired by their seed; for every method, label fraction and SNR the difference B − A of the test
 accuracy at the validation-selected epoch is reported with a 95% Student-t interval over seeds and a verdict
-(wins, loses, within noise) for B. The keys in which B differs from A are printed first.`,
+(wins, loses, equal within ±h, under-powered) for B, with the sd of the differences and the seeds needed
+for a 95% half-width of --target-halfwidth. The keys in which B differs from A are printed first.`,
 		Example: "  semcom compare runs/results/abl-default runs/results/abl-decur",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.Check(); err != nil {
+				return invalid(err)
+			}
 			sides := make([]map[uint64]report.RunResult, 2)
 			var exps [2]*config.Experiment
 			for i, dir := range args {
@@ -113,7 +137,7 @@ accuracy at the validation-selected epoch is reported with a 95% Student-t inter
 				}
 			}
 			la, lb := filepath.Base(args[0]), filepath.Base(args[1])
-			rows := report.Compare(sides[0], sides[1], la, lb)
+			rows := report.Compare(sides[0], sides[1], la, lb, opts.TargetHalfWidth)
 			if len(rows) == 0 {
 				return invalid(fmt.Errorf("%s and %s share no seed: nothing to pair", args[0], args[1]))
 			}
@@ -122,4 +146,6 @@ accuracy at the validation-selected epoch is reported with a 95% Student-t inter
 			return nil
 		},
 	}
+	addHalfWidthFlag(cmd, &opts.TargetHalfWidth)
+	return cmd
 }

@@ -270,15 +270,20 @@ func TestCollectSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"3 runs (seeds)", "| 100% | 5 | proposed | 3 |", "Paired differences: proposed − method", "| 100% | 5 | supervised | 3 |", "seeds-accuracy-vs-rounds-labels100.png"} {
+	for _, want := range []string{"3 runs (seeds)", "| 100% | 5 | proposed | 3 |", "Paired differences: proposed − method", "| 100% | 5 | supervised | 3 |", "seeds-accuracy-vs-rounds-labels100.png",
+		"seeds-accuracy-vs-rounds-labels100.pdf", "sd of differences", "seeds for ±3.0", "test acc at 50 rounds (%)"} {
 		if !strings.Contains(stdout, want) {
 			t.Fatalf("collect output lacks %q:\n%s", want, stdout)
 		}
 	}
 	// Compare: the same runs against themselves differ by exactly zero.
 	cmp, err := run(t, "compare", filepath.Join(out, "merged"), filepath.Join(out, "merged"))
-	if err != nil || !strings.Contains(cmp, "| 100% | 5 | proposed | 3 | 0.0 ± 0.0 | within noise |") {
+	if err != nil || !strings.Contains(cmp, "| 100% | 5 | proposed | 3 | 0.0 ± 0.0 | 0.0 | 2 | equal within ±3.0 |") {
 		t.Fatalf("compare: %v\n%s", err, cmp)
+	}
+	if _, err := run(t, "compare", "--target-halfwidth", "0", filepath.Join(out, "merged"), filepath.Join(out, "merged")); err == nil ||
+		!strings.Contains(err.Error(), "--target-halfwidth") || exitCode(err) != exitInvalid {
+		t.Fatalf("compare --target-halfwidth 0: %v", err)
 	}
 	// A run of another config is refused, never mixed in.
 	other := append(append([]string{"run", "--out", out, "--name", "other", "--set", "probe.enabled=false"}, tiny...), "--set", "finetune.epochs=1")

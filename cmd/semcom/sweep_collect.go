@@ -21,7 +21,7 @@ import (
 )
 
 func newSweepCollectCmd(load planLoader) *cobra.Command {
-	var reference string
+	opts := report.DefaultOptions("proposed")
 	cmd := &cobra.Command{
 		Use:   "collect",
 		Short: "Merge the finished jobs: mean ± 95% CI over seeds per point, paired differences, probes, plots with CI bands",
@@ -29,10 +29,15 @@ func newSweepCollectCmd(load planLoader) *cobra.Command {
 whose jobs are all finished into <sweep>/collect/<point>/seeds-summary.{md,json,csv} and accuracy-vs-rounds
 plots with the mean curve and a shaded 95% band, and writes <sweep>/summary.md, summary.json and summary.csv
 over all points. Intervals are Student's t over seeds; differences of --reference against every other method are
-paired seed by seed. Jobs that diverged are counted and shown, not dropped; seeds with unfinished jobs are
+paired seed by seed, with the sd of the differences and the seeds needed for a 95% half-width of
+--target-halfwidth; rounds to the target are a censored distribution (median [IQR], fraction reached) and
+test accuracy is reported at the --round-budgets. Jobs that diverged are counted and shown, not dropped; seeds with unfinished jobs are
 left out and listed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.Check(); err != nil {
+				return invalid(err)
+			}
 			p, err := load()
 			if err != nil {
 				return err
@@ -87,19 +92,18 @@ left out and listed.`,
 			if len(missing) > 0 {
 				fmt.Fprintf(&md, "\nLeft out (unfinished jobs): %s.\n", strings.Join(missing, "; "))
 			}
-			csv.WriteString("point,method,label_fraction,snr_db,n,selected_mean,selected_ci95,final_mean,final_ci95,rounds_mean,rounds_ci95,reached,diverged\n")
+			csv.WriteString("point," + report.SeedsCSVHeader(opts.RoundBudgets))
 			for i, label := range labels {
 				dir := filepath.Join(p.Grid.Dir(), "collect", fmt.Sprintf("%02d-%s", i, safeName(label)))
-				out, _, err := report.WriteSeeds(dir, label, reference, groups[label])
+				out, _, err := report.WriteSeeds(dir, label, opts, groups[label])
 				if err != nil {
 					return err
 				}
 				md.WriteString("\n" + strings.Replace(out, "# ", "## ", 1))
-				rows, paired, probes, _ := report.Aggregate(groups[label], reference)
+				rows, paired, probes, _ := report.Aggregate(groups[label], opts)
 				points = append(points, pointJSON{label, rows, paired, probes})
 				for _, r := range rows {
-					fmt.Fprintf(&csv, "%q,%s,%g,%g,%d,%g,%g,%g,%g,%g,%g,%d,%d\n", label, r.Method, r.LabelFraction, r.SNR, r.Selected.N, r.Selected.Mean,
-						r.Selected.HalfWidth, r.Final.Mean, r.Final.HalfWidth, r.Rounds.Mean, r.Rounds.HalfWidth, r.Reached, r.Diverged)
+					fmt.Fprintf(&csv, "%q,%s", label, report.SeedsCSVRow(r))
 				}
 			}
 			// Points against the first (an ablation's baseline), seed by seed.
@@ -107,7 +111,7 @@ left out and listed.`,
 				base := seeds[labels[0]]
 				fmt.Fprintf(&md, "\n## Points against %s (paired by seed; test accuracy at the val-selected epoch, points)\n", labels[0])
 				for _, label := range labels[1:] {
-					rows := report.Compare(base, seeds[label], labels[0], label)
+					rows := report.Compare(base, seeds[label], labels[0], label, opts.TargetHalfWidth)
 					if len(rows) > 0 {
 						md.WriteString("\n" + report.CompareMarkdown("### "+label, rows, label))
 					}
@@ -131,7 +135,7 @@ left out and listed.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&reference, "reference", "proposed", "method whose paired differences to the others are reported")
+	addReportFlags(cmd, &opts)
 	return cmd
 }
 
