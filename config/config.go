@@ -56,6 +56,15 @@ type Data struct {
 	ValidationFraction float64   `mapstructure:"validation_fraction" yaml:"validation_fraction"`
 	Synthetic          Synthetic `mapstructure:"synthetic" yaml:"synthetic"`
 	NYUD2              NYUD2     `mapstructure:"nyud2" yaml:"nyud2"`
+	MNIST              MNIST     `mapstructure:"mnist" yaml:"mnist"`
+}
+
+// MNIST shapes the MNIST and Fashion-MNIST halves (data.kind mnist or fashion-mnist).
+type MNIST struct {
+	Square string `mapstructure:"square" yaml:"square"` // pad or stretch: how a 28×14 half becomes square
+	Train  int    `mapstructure:"train" yaml:"train"`   // stratified subset size (0: all 60000)
+	Test   int    `mapstructure:"test" yaml:"test"`     // stratified subset size (0: all 10000)
+	Seed   uint64 `mapstructure:"seed" yaml:"seed"`     // draws the subsets
 }
 
 // NYUD2 locates NYU Depth V2's official files and sizes the prepared cache.

@@ -97,8 +97,9 @@ func (e *Experiment) Validate() error {
 	c.distinct("methods", e.Methods)
 	c.distinct("data.label_fractions", e.Data.LabelFractions)
 	c.distinct("channel.snrs_db", e.Channel.SNRsDB)
-	c.oneOf("data.kind", e.Data.Kind, "synthetic", "nyud2", "folder")
-	if e.Data.Kind != "synthetic" && e.Data.Path == "" {
+	c.oneOf("data.kind", e.Data.Kind, "synthetic", "nyud2", "folder", "mnist", "fashion-mnist")
+	halves := e.Data.Kind == "mnist" || e.Data.Kind == "fashion-mnist" // data.path "" is the default source
+	if e.Data.Kind != "synthetic" && !halves && e.Data.Path == "" {
 		c.add("data.path", `""`, "the dataset location for data.kind "+e.Data.Kind)
 	}
 	c.atLeast("data.image_size", e.Data.ImageSize, 0)
@@ -123,6 +124,14 @@ func (e *Experiment) Validate() error {
 	}
 	if v := e.Data.ValidationFraction; v < 0 || v > 0.5 {
 		c.add("data.validation_fraction", v, "a fraction in [0, 0.5]")
+	}
+	mn := e.Data.MNIST
+	c.oneOf("data.mnist.square", mn.Square, "pad", "stretch")
+	if mn.Train != 0 && (mn.Train < 20 || mn.Train > 60000) {
+		c.add("data.mnist.train", mn.Train, "0 (all 60000) or 20..60000 (two per class at least)")
+	}
+	if mn.Test != 0 && (mn.Test < 10 || mn.Test > 10000) {
+		c.add("data.mnist.test", mn.Test, "0 (all 10000) or 10..10000")
 	}
 	s := e.Data.Synthetic
 	c.oneOfInt("data.synthetic.version", s.Version, 1, 2)
@@ -172,7 +181,7 @@ func (e *Experiment) Validate() error {
 		c.add("channel.train_snr_range_db", ch.TrainSNRRangeDB, "[] or [lo, hi] with lo ≤ hi")
 	}
 	for m := range ch.SNROffsetDB {
-		c.oneOf("channel.snr_offset_db", m, "rgb", "depth", "hha")
+		c.oneOf("channel.snr_offset_db", m, "rgb", "depth", "hha", "left", "right")
 	}
 	c.oneOf("channel.fading", ch.Fading, "none", "rayleigh", "rician")
 	c.oneOf("channel.equalizer", ch.Equalizer, "none", "zf", "mmse")

@@ -126,6 +126,9 @@ func configImageSize(exp *config.Experiment) int {
 	if exp.Data.Kind == "synthetic" {
 		return exp.Data.Synthetic.Size
 	}
+	if mnistKind(exp) {
+		return 28
+	}
 	return exp.Data.NYUD2.Size
 }
 
@@ -134,6 +137,10 @@ func projection(exp *config.Experiment, res []train.BenchResult) string {
 	nTrain, nTest, what := 795, 654, "NYU Depth V2's 795 train / 654 test"
 	if exp.Data.Kind == "synthetic" {
 		nTrain, nTest, what = exp.Data.Synthetic.Train, exp.Data.Synthetic.Test, "synthetic"
+	}
+	if mnistKind(exp) {
+		nTrain, nTest = mnistCounts(exp)
+		what = exp.Data.Kind + " halves"
 	}
 	ms := map[string]float64{}
 	for _, r := range res {
@@ -145,4 +152,21 @@ func projection(exp *config.Experiment, res []train.BenchResult) string {
 		exp.Name, len(exp.Methods), len(exp.Channel.SNRsDB), len(exp.Data.LabelFractions), exp.Pretrain.Epochs,
 		exp.Finetune.Epochs, what, w.PretrainSteps, w.FinetuneSteps, w.EvalBatches,
 		w.Projected(ms["pretrain"], ms["finetune"], ms["eval"]).Round(time.Second), res[0].Device)
+}
+
+// mnistKind says whether the experiment reads the MNIST or Fashion-MNIST halves.
+func mnistKind(exp *config.Experiment) bool {
+	return exp.Data.Kind == "mnist" || exp.Data.Kind == "fashion-mnist"
+}
+
+// mnistCounts is the halves' train and test sizes before the validation hold-out (0 keeps all).
+func mnistCounts(exp *config.Experiment) (train, test int) {
+	train, test = 60000, 10000
+	if m := exp.Data.MNIST; m.Train > 0 {
+		train = m.Train
+	}
+	if m := exp.Data.MNIST; m.Test > 0 {
+		test = m.Test
+	}
+	return train, test
 }

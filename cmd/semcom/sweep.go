@@ -158,6 +158,9 @@ func planWork(p *sweep.Plan) train.ProtocolWork {
 		if s := x.Data.Synthetic; x.Data.Kind == "synthetic" {
 			nTrain, nTest = s.Train, s.Test
 		}
+		if mnistKind(&x) {
+			nTrain, nTest = mnistCounts(&x)
+		}
 		nTrain = int(math.Round(float64(nTrain) * (1 - x.Data.ValidationFraction)))
 		if j.Stage == "pretrain" {
 			w.PretrainSteps += train.CountProtocol(&x, nTrain, nTest).PretrainSteps

@@ -15,6 +15,7 @@ import (
 
 	"github.com/semcom/semcom/config"
 	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/data/mnist"
 	"github.com/semcom/semcom/data/nyud2"
 	"github.com/semcom/semcom/internal/progress"
 	"github.com/semcom/semcom/internal/sysmem"
@@ -397,8 +398,15 @@ func loadSplits(exp *config.Experiment) (*data.Dataset, error) {
 			return nil, fmt.Errorf("data.path: %w", err)
 		}
 		return ds, nil
+	case "mnist", "fashion-mnist":
+		m := exp.Data.MNIST
+		ds, err := data.Halves(data.HalvesConfig{Kind: exp.Data.Kind, Dir: exp.Data.Path, Square: mnist.Square(m.Square), Train: m.Train, Test: m.Test, Seed: m.Seed})
+		if err != nil {
+			return nil, fmt.Errorf("data.path: %w", err)
+		}
+		return ds, nil
 	}
-	return nil, fmt.Errorf("data.kind = %q: want synthetic, nyud2 or folder", exp.Data.Kind)
+	return nil, fmt.Errorf("data.kind = %q: want synthetic, nyud2, folder, mnist or fashion-mnist", exp.Data.Kind)
 }
 
 func newRunCmd() *cobra.Command {
