@@ -9,7 +9,8 @@ import (
 // byClassShuffled groups sample indices by label, each group in a seeded random order, with the classes
 // ascending. Taking a prefix of every group gives nested subsets: the first k of a class for one budget are
 // among its first k' > k for a larger one (same seed), so label budgets compare paired samples.
-func byClassShuffled(labels []int64, seed uint64) ([]int64, map[int64][]int64) {
+// stream separates the draws of the subsets that share it (label fractions, budgets, stratified subsets).
+func byClassShuffled(labels []int64, seed, stream uint64) ([]int64, map[int64][]int64) {
 	byClass := map[int64][]int64{}
 	for i, l := range labels {
 		byClass[l] = append(byClass[l], int64(i))
@@ -19,13 +20,19 @@ func byClassShuffled(labels []int64, seed uint64) ([]int64, map[int64][]int64) {
 		classes = append(classes, c)
 	}
 	sort.Slice(classes, func(i, j int) bool { return classes[i] < classes[j] })
-	r := rand.New(rand.NewPCG(seed, 0x5e3c1))
+	r := rand.New(rand.NewPCG(seed, stream))
 	for _, c := range classes {
 		idx := byClass[c]
 		r.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
 	}
 	return classes, byClass
 }
+
+// Streams of byClassShuffled: label fractions keep the stream they always had, so their subsets are unchanged.
+const (
+	fractionStream = 0x5e3c0
+	budgetStream   = 0x5e3c1
+)
 
 func sorted(idx []int64) []int64 {
 	sort.Slice(idx, func(i, j int) bool { return idx[i] < idx[j] })
@@ -38,7 +45,7 @@ func LabelsPerClass(labels []int64, k int, seed uint64) ([]int64, error) {
 	if k < 1 {
 		return nil, fmt.Errorf("labels per class %d: want at least 1", k)
 	}
-	classes, byClass := byClassShuffled(labels, seed)
+	classes, byClass := byClassShuffled(labels, seed, budgetStream)
 	var out []int64
 	for _, c := range classes {
 		idx := byClass[c]
@@ -55,7 +62,7 @@ func StratifiedSubset(labels []int64, n int, seed uint64) ([]int64, error) {
 	if n < 1 || n > total {
 		return nil, fmt.Errorf("subset of %d samples: want 1..%d", n, total)
 	}
-	classes, byClass := byClassShuffled(labels, seed)
+	classes, byClass := byClassShuffled(labels, seed, budgetStream)
 	quota := make([]int, len(classes))
 	rem := make([]int, len(classes)) // n·n_c mod N: the remainder, in units of 1/N
 	given := 0

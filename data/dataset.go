@@ -6,8 +6,6 @@ package data
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"sort"
 
 	"github.com/semcom/semcom/torch"
 )
@@ -131,25 +129,14 @@ func LabelFraction(labels []int64, frac float64, seed uint64) ([]int64, error) {
 	if frac <= 0 || frac > 1 {
 		return nil, fmt.Errorf("label fraction %v: want a value in (0, 1]", frac)
 	}
-	byClass := map[int64][]int64{}
-	for i, l := range labels {
-		byClass[l] = append(byClass[l], int64(i))
-	}
-	classes := make([]int64, 0, len(byClass))
-	for c := range byClass {
-		classes = append(classes, c)
-	}
-	sort.Slice(classes, func(i, j int) bool { return classes[i] < classes[j] })
-	r := rand.New(rand.NewPCG(seed, 0x5e3c0))
+	classes, byClass := byClassShuffled(labels, seed, fractionStream)
 	var out []int64
 	for _, c := range classes {
 		idx := byClass[c]
 		k := int(frac*float64(len(idx)) + 0.5)
-		k = max(1, min(k, len(idx)))
-		r.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
-		out = append(out, idx[:k]...)
+		out = append(out, idx[:max(1, min(k, len(idx)))]...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	out = sorted(out)
 	return out, nil
 }
 
