@@ -63,28 +63,23 @@ func (p *Plan) K8sJobs(o K8sOptions) ([]*batchv1.Job, error) {
 	if o.GracePeriod == 0 {
 		o.GracePeriod = 120
 	}
-	if !path.IsAbs(o.MountPath) {
-		return nil, fmt.Errorf("--mount %q: want an absolute path in the pods", o.MountPath)
-	}
-	if o.BackoffPerIdx < 0 || o.GracePeriod < 0 {
-		return nil, fmt.Errorf("--backoff-per-index %d, --grace-period %d: want ≥ 0", o.BackoffPerIdx, o.GracePeriod)
-	}
-	if o.Namespace != "" && (k8sName(o.Namespace) != o.Namespace || len(o.Namespace) > 63) {
-		return nil, fmt.Errorf("--namespace %q: want an RFC 1123 label (lower-case letters, digits and '-', at most 63)", o.Namespace)
-	}
 	if out := p.Grid.Out; path.IsAbs(out) && !strings.HasPrefix(path.Clean(out)+"/", path.Clean(o.MountPath)+"/") {
 		return nil, fmt.Errorf("the grid's out: %s is outside the claim mounted at %s: the pods would write where nobody reads; make it relative or under the mount", out, o.MountPath)
 	}
 	requests := corev1.ResourceList{}
-	for name, v := range map[corev1.ResourceName]string{corev1.ResourceCPU: o.CPU, corev1.ResourceMemory: o.Memory} {
-		if v == "" {
+	for _, r := range []struct {
+		flag  string
+		name  corev1.ResourceName
+		value string
+	}{{"cpu", corev1.ResourceCPU, o.CPU}, {"memory", corev1.ResourceMemory, o.Memory}} {
+		if r.value == "" {
 			continue
 		}
-		q, err := resource.ParseQuantity(v)
+		q, err := resource.ParseQuantity(r.value)
 		if err != nil || q.Sign() <= 0 {
-			return nil, fmt.Errorf("--%s %q: want a positive Kubernetes quantity (e.g. 4, 500m, 16Gi)", map[corev1.ResourceName]string{corev1.ResourceCPU: "cpu", corev1.ResourceMemory: "memory"}[name], v)
+			return nil, fmt.Errorf("--%s %q: want a positive Kubernetes quantity (e.g. 4, 500m, 16Gi)", r.flag, r.value)
 		}
-		requests[name] = q
+		requests[r.name] = q
 	}
 	pre, fine := p.stageCounts()
 	job := func(stage string, n, offset int) *batchv1.Job {

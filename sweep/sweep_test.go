@@ -277,7 +277,7 @@ func TestK8sManifestsAreValidJobs(t *testing.T) {
 		o    K8sOptions
 		want string
 	}{{K8sOptions{MountPath: "work"}, "--mount"}, {K8sOptions{Namespace: "Bad_NS!"}, "--namespace"},
-		{K8sOptions{BackoffPerIdx: -1}, "--backoff-per-index"}, {K8sOptions{Memory: "lots"}, "--memory"}, {K8sOptions{CPU: "-1"}, "--cpu"}} {
+		{K8sOptions{BackoffPerIdx: -1}, "--backoff-per-index"}, {K8sOptions{Memory: "lots"}, "--memory"}, {K8sOptions{CPU: "-1"}, "--cpu"}, {K8sOptions{GracePeriod: -1}, "--grace-period"}} {
 		c.o.Image, c.o.Claim = "i", "c"
 		if c.o.MountPath == "" {
 			c.o.MountPath = tmp

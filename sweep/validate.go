@@ -67,7 +67,7 @@ func (o K8sOptions) Check() error {
 	for _, f := range []struct {
 		flag string
 		v    int
-	}{{"--gpus", o.GPUs}, {"--parallelism", o.Parallelism}, {"--backoff-per-index", o.BackoffPerIdx}} {
+	}{{"--gpus", o.GPUs}, {"--parallelism", o.Parallelism}, {"--backoff-per-index", o.BackoffPerIdx}, {"--grace-period", o.GracePeriod}} {
 		if f.v < 0 {
 			return fmt.Errorf("%s %d: want ≥ 0", f.flag, f.v)
 		}
