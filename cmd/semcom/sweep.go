@@ -249,7 +249,7 @@ func newSweepRunCmd(load planLoader, grid *string) *cobra.Command {
 			}
 			code := p.RunJob(i, exec, exitCode, lockWait, logrus.Infof)
 			if code != 0 {
-				return &exitError{code}
+				return &exitError{code: code}
 			}
 			return nil
 		},
@@ -294,10 +294,18 @@ func newSweepExecCmd(load planLoader) *cobra.Command {
 	return cmd
 }
 
-// exitError carries a sweep job's exit code out of cobra.
-type exitError struct{ code int }
+// exitError carries a sweep job's exit code out of cobra, with what to tell the user (default: the code).
+type exitError struct {
+	code int
+	msg  string
+}
 
-func (e *exitError) Error() string { return fmt.Sprintf("job ended with exit code %d", e.code) }
+func (e *exitError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return fmt.Sprintf("job ended with exit code %d", e.code)
+}
 
 // execSweepJob trains one job in its folder.
 func execSweepJob(j *sweep.Job, dir string, deps []string) error {
@@ -419,9 +427,7 @@ done jobs are skipped, interrupted ones resume from their checkpoints.`,
 				return invalid(err)
 			}
 			if s, ok := res.Stopped.(syscall.Signal); ok {
-				fmt.Fprintf(cmd.ErrOrStderr(), "semcom: sweep stopped by %v; its jobs keep their checkpoints. Continue with: %s\n", s,
-					shellJoin(os.Args))
-				return &exitError{128 + int(s)}
+				return &exitError{128 + int(s), fmt.Sprintf("sweep stopped by %v; its jobs keep their checkpoints. Continue with: %s", s, shellJoin(os.Args))}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d jobs: %d done, %d diverged, %d failed, %d blocked by a failed dependency; status: semcom sweep status -g %s\n",
 				len(p.Jobs), res.Done, res.Diverged, res.Failed, res.Blocked, *grid)
@@ -519,7 +525,7 @@ func newSweepWaitCmd(load planLoader) *cobra.Command {
 					return nil
 				}
 				if timeout > 0 && time.Now().After(deadline) {
-					return &exitError{sweep.ExitDependency}
+					return &exitError{code: sweep.ExitDependency}
 				}
 				logrus.Debugf("job %d: waiting: %s", i, waiting)
 				time.Sleep(every)
