@@ -174,7 +174,7 @@ func (r *Run) check(mode Mode, hash string, diff func(string) []string) error {
 	return nil
 }
 
-// startFiles are what a start interrupted before its marker can leave: the lock and the config (or a
+// startFile says whether name is what a start interrupted before its marker can leave: the lock and the config (or a
 // temporary file of either write).
 func startFile(name string) bool {
 	for _, f := range []string{LockFile, ConfigFile, MarkerFile} {

@@ -118,7 +118,7 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 		b.WriteString("# 3 diverged (a result), 4 dependency not done, other transient; a requeued task resumes from its checkpoint.\n")
 		b.WriteString("set -u\n")
 		fmt.Fprintf(&b, "echo \"semcom sweep %s task ${SLURM_ARRAY_TASK_ID} on $(hostname) CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-none}\"\n", p.Grid.Name)
-		fmt.Fprintf(&b, "cd %s\n", shellQuote(o.Workdir))
+		fmt.Fprintf(&b, "cd %s\n", ShellQuote(o.Workdir))
 		b.WriteString("export OMP_WAIT_POLICY=passive\n")
 		if o.CPUs > 0 {
 			b.WriteString("export SEMCOM_THREADS=${SLURM_CPUS_PER_TASK:-1}\n")
@@ -130,7 +130,7 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 		if o.ContainerImage != "" || o.Apptainer != "" {
 			bin = cmp.Or(o.ContainerSemcom, DefaultContainerSemcom)
 		}
-		run := fmt.Sprintf("%s sweep run --grid %s --offset %d", shellQuote(bin), shellQuote(o.Grid), offset)
+		run := fmt.Sprintf("%s sweep run --grid %s --offset %d", ShellQuote(bin), ShellQuote(o.Grid), offset)
 		if o.GPUs > 1 { // one data-parallel rank per GPU of the task
 			run += fmt.Sprintf(" --nproc-per-node %d", o.GPUs)
 		}
@@ -146,15 +146,15 @@ func (p *Plan) SlurmScripts(o SlurmOptions) (map[string]string, error) {
 			}
 			mounts := ""
 			if len(ms) > 0 {
-				mounts = " --container-mounts=" + shellQuote(strings.Join(ms, ","))
+				mounts = " --container-mounts=" + ShellQuote(strings.Join(ms, ","))
 			}
-			line = fmt.Sprintf("srun --container-image=%s%s --container-workdir=%s %s", shellQuote(o.ContainerImage), mounts, shellQuote(o.Workdir), run)
+			line = fmt.Sprintf("srun --container-image=%s%s --container-workdir=%s %s", ShellQuote(o.ContainerImage), mounts, ShellQuote(o.Workdir), run)
 		case o.Apptainer != "":
 			binds := ""
 			if ds := o.containerBinds(); len(ds) > 0 {
-				binds = " --bind " + shellQuote(strings.Join(ds, ","))
+				binds = " --bind " + ShellQuote(strings.Join(ds, ","))
 			}
-			line = fmt.Sprintf("apptainer exec --nv%s --pwd %s %s %s", binds, shellQuote(o.Workdir), shellQuote(o.Apptainer), run)
+			line = fmt.Sprintf("apptainer exec --nv%s --pwd %s %s %s", binds, ShellQuote(o.Workdir), ShellQuote(o.Apptainer), run)
 		default:
 			line = run
 		}
@@ -276,7 +276,8 @@ func absPath(p string) string {
 	return p
 }
 
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell where it needs it (as the sbatch scripts and resume hints write it).
+func ShellQuote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
 		return s
 	}
