@@ -61,12 +61,7 @@ func TestDecoderAgreesWithITpp(t *testing.T) {
 	c := mustCode(t, "wifi_n648_r12")
 	const blocks = 30
 	r := rand.New(rand.NewPCG(21, 648))
-	info := make([]uint8, blocks*c.K)
-	for i := range info {
-		info[i] = uint8(r.IntN(2))
-	}
-	cw := make([]uint8, blocks*c.N)
-	_ = c.Encode(info, cw)
+	_, cw := randomCodewords(r, c, blocks)
 	llr := make([]float64, len(cw))
 	bpskLLR(r, cw, ebN0ToEsN0(1.25, c.Rate()), llr)
 	var sb strings.Builder

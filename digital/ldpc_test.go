@@ -98,16 +98,22 @@ func bpskLLR(r *rand.Rand, cw []uint8, gamma float64, llr []float64) {
 	}
 }
 
+// randomCodewords draws blocks words of random information bits and encodes them.
+func randomCodewords(r *rand.Rand, c *Code, blocks int) (info, cw []uint8) {
+	info = make([]uint8, blocks*c.K)
+	for i := range info {
+		info[i] = uint8(r.IntN(2))
+	}
+	cw = make([]uint8, blocks*c.N)
+	_ = c.Encode(info, cw)
+	return info, cw
+}
+
 type blerResult struct{ blockErrs, bitErrs, blocks int }
 
 func simulate(t testing.TB, c *Code, d *Decoder, gamma float64, blocks int, seed uint64) blerResult {
 	r := rand.New(rand.NewPCG(seed, 99))
-	info := make([]uint8, blocks*c.K)
-	for i := range info {
-		info[i] = uint8(r.IntN(2))
-	}
-	cw := make([]uint8, blocks*c.N)
-	_ = c.Encode(info, cw)
+	info, cw := randomCodewords(r, c, blocks)
 	llr := make([]float64, len(cw))
 	bpskLLR(r, cw, gamma, llr)
 	out := make([]uint8, len(cw))
