@@ -104,6 +104,9 @@ func (t stepTicks) Ticks(min, max float64) []plot.Tick {
 	var out []plot.Tick
 	for k := math.Ceil(min/t.step - 1e-9); k*t.step <= max+1e-9; k++ {
 		v := k * t.step
+		if v == 0 {
+			v = 0 // not −0 (k is −0 when min is just below zero), which would print "-0.0"
+		}
 		out = append(out, plot.Tick{Value: v, Label: fmt.Sprintf("%.*f", digits, v)})
 		if half := v + t.step/2; half <= max+1e-9 {
 			out = append(out, plot.Tick{Value: half})

@@ -33,6 +33,10 @@ func TestYRangeAndTicks(t *testing.T) {
 	if !slices.Equal(labels, []string{"0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9"}) {
 		t.Fatalf("ticks %v", labels)
 	}
+	// An axis starting just below zero labels its zero "0.0", not "-0.0".
+	if tk := (stepTicks{0.2}).Ticks(-1e-12, 1); tk[0].Label != "0.0" {
+		t.Fatalf("first tick of [-1e-12, 1]: %q", tk[0].Label)
+	}
 }
 
 // methodCurves are four methods at one SNR with CI bands, in the given order.
