@@ -220,7 +220,7 @@ func TestSweepJobsOnSeveralRanks(t *testing.T) {
 	}
 	t.Setenv(torch.DistCheckEnv, "1")
 	dir := t.TempDir()
-	grid := "set: {model.sync_bn: true, tracking: []}\n" // probes on, as by default
+	grid := "set: {model.sync_bn: true}\n" // probes and tracking on, as by default
 	one := sweepGrid(t, dir, "one", grid)
 	two := sweepGrid(t, dir, "two", grid)
 	if msg, code := semcom(t, nil, "sweep", "local", "-g", one, "--workers", "2"); code != 0 {
