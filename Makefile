@@ -15,6 +15,8 @@ MAKEFLAGS += -j$(shell nproc)
 PYTHON   ?= python3
 LIBTORCH ?=
 GO       ?= go
+# The VCS revision semcom records in run.json and job.json (Go's own stamp is off where GOFLAGS has -buildvcs=false).
+VCS_LDFLAGS := -X main.revision=$(shell git rev-parse HEAD 2>/dev/null) -X main.modified=$(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo true)
 
 ifeq ($(LIBTORCH),pip)
   override LIBTORCH := $(shell $(PYTHON) -c 'import os,torch;print(os.path.dirname(torch.__file__))')
@@ -110,7 +112,7 @@ shim: $(SHIM)
 
 $(BIN_DIR)/semcom: $(SHIM) deps FORCE
 	@mkdir -p $(@D)
-	$(GO) build -o $@ ./cmd/semcom
+	$(GO) build -ldflags='$(VCS_LDFLAGS)' -o $@ ./cmd/semcom
 
 # The main job: the whole protocol on the embedded synthetic data (< 5 min on 2 CPU cores).
 demo: $(BIN_DIR)/semcom
@@ -160,7 +162,7 @@ deps-bench: deps
 GPU_BUNDLE := build/gpu-bundle.tgz
 gpu-prep: $(SHIM) deps
 	@rm -rf build/gpu && mkdir -p build/gpu/bin build/gpu/test
-	$(GO) build -ldflags='-s -w' -o build/gpu/bin/semcom ./cmd/semcom
+	$(GO) build -ldflags='-s -w $(VCS_LDFLAGS)' -o build/gpu/bin/semcom ./cmd/semcom
 	@$(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Name}} {{.ImportPath}} {{.Dir}}{{end}}' ./... | \
 	while read name pkg dir; do \
 	  [ "$$name" = main ] && name=semcom; \

@@ -52,6 +52,34 @@ type Marker struct {
 	Name       string    `json:"name"`
 	ConfigHash string    `json:"config_hash"`
 	Created    time.Time `json:"created"`
+	// Provenance is the build and device that made the folder (absent in folders of older semcoms).
+	Provenance *Provenance `json:"provenance,omitempty"`
+	// Init is the pre-trained encoders a fine-tuning job started from (absent: from scratch).
+	Init *InitRecord `json:"init,omitempty"`
+}
+
+// Provenance says which program made a folder: semcom's module version and VCS revision, the Go
+// toolchain, the libtorch it ran on and the device.
+type Provenance struct {
+	Semcom   string `json:"semcom"`
+	Revision string `json:"revision,omitempty"`
+	Modified bool   `json:"modified,omitempty"` // built from a work tree with uncommitted changes
+	Go       string `json:"go"`
+	Libtorch string `json:"libtorch"`
+	Device   string `json:"device"`
+}
+
+// provenance is recorded in every marker this process writes; set once by the command that runs.
+var provenance *Provenance
+
+// SetProvenance records p in every run.json and job.json this process makes from now on.
+func SetProvenance(p Provenance) { provenance = &p }
+
+// InitRecord names the encoders a fine-tuning job was initialised from, with their SHA-256, so that a
+// resume from other encoders is refused rather than mixed.
+type InitRecord struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
 }
 
 // ReadMarker reads a folder's marker (os.ErrNotExist when it has none).
@@ -234,7 +262,7 @@ func (r *Run) Commit(config []byte, hash string) error {
 		return err
 	}
 	return writeMarker(filepath.Join(r.Dir, MarkerFile), Marker{Format: 1, Kind: "run", Name: filepath.Base(r.Dir),
-		ConfigHash: hash, Created: time.Now().UTC().Truncate(time.Second)})
+		ConfigHash: hash, Created: time.Now().UTC().Truncate(time.Second), Provenance: provenance})
 }
 
 // Close releases the run's lock.
@@ -290,7 +318,34 @@ func (j *Job) check(hash string) error {
 	case !os.IsNotExist(err):
 		return err
 	}
-	return writeMarker(path, Marker{Format: 1, Kind: "job", Name: filepath.Base(j.Dir), ConfigHash: hash, Created: time.Now().UTC().Truncate(time.Second)})
+	return writeMarker(path, Marker{Format: 1, Kind: "job", Name: filepath.Base(j.Dir), ConfigHash: hash,
+		Created: time.Now().UTC().Truncate(time.Second), Provenance: provenance})
+}
+
+// CheckInit makes sure the job starts, or goes on, from the encoders init names (nil: from scratch). The
+// first call records them in job.json; a later one with other encoders (another checksum), or from scratch
+// where encoders were recorded or the reverse once the job has checkpoints, is refused.
+func (j *Job) CheckInit(init *InitRecord, started bool) error {
+	path := filepath.Join(j.Dir, JobMarkerFile)
+	m, err := ReadMarker(path)
+	if err != nil {
+		return err
+	}
+	switch {
+	case m.Init != nil && init != nil && m.Init.SHA256 == init.SHA256:
+		return nil
+	case m.Init != nil && init != nil:
+		return fmt.Errorf("%s was started from --init %s (sha256 %.12s), not %s (sha256 %.12s): refusing to mix two initialisations in one job; use the same --init or another --name",
+			j.Dir, m.Init.Path, m.Init.SHA256, init.Path, init.SHA256)
+	case m.Init != nil:
+		return fmt.Errorf("%s was started from --init %s: refusing to go on from scratch; pass the same --init", j.Dir, m.Init.Path)
+	case init == nil:
+		return nil
+	case started:
+		return fmt.Errorf("%s was started from scratch: refusing to go on from --init %s; use another --name", j.Dir, init.Path)
+	}
+	m.Init = init
+	return writeMarker(path, m)
 }
 
 // Close releases the job's lock.

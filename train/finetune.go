@@ -11,6 +11,7 @@ import (
 
 	"github.com/semcom/semcom/channel"
 	"github.com/semcom/semcom/data"
+	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/torch"
 	"github.com/semcom/semcom/torch/dist"
 	"github.com/semcom/semcom/torch/safetensors"
@@ -149,6 +150,13 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 		if ck, err = e.resumePoint(dir, log); err != nil {
 			return nil, err
 		}
+	}
+	if e.rank0() {
+		if err := checkInit(jf, job.Init, ck.Path != ""); err != nil {
+			return nil, err
+		}
+	}
+	if resume {
 		if ck.Info.Complete {
 			m, err := LoadMetrics(dir, snrs, ck.Info.Epoch)
 			if err != nil {
@@ -334,4 +342,23 @@ func (e *Env) EvaluateCheckpoint(path string) (Accuracy, error) {
 	}
 	e.prepare(sys)
 	return e.Evaluate(sys, e.Data.Test, e.Exp.Channel.SNRsDB), nil
+}
+
+// checkInit records in job.json the encoders the job starts from, and refuses to go on from others.
+func checkInit(jf *runfolder.Job, init string, started bool) error {
+	var rec *runfolder.InitRecord
+	if init != "" {
+		sum := fileSHA256(init)
+		if sum == "" {
+			return fmt.Errorf("--init %s: cannot be read", init)
+		}
+		if abs, err := filepath.Abs(init); err == nil {
+			init = abs
+		}
+		rec = &runfolder.InitRecord{Path: init, SHA256: sum}
+	}
+	if err := jf.CheckInit(rec, started); err != nil {
+		return &ResumeMismatchError{err.Error()}
+	}
+	return nil
 }

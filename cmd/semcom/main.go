@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/semcom/semcom/internal/progress"
+	"github.com/semcom/semcom/runfolder"
 	"github.com/semcom/semcom/torch"
 )
 
@@ -20,7 +21,35 @@ func init() {
 	torch.LockThread()
 }
 
-var version = "dev"
+// version is semcom's release; -ldflags "-X main.version=…" sets it, otherwise the module version Go
+// stamped into the binary (its VCS revision is read from the build info either way).
+var version = ""
+
+// revision and modified are set by make with -ldflags -X (the git commit, "true" for a dirty work tree),
+// for builds where Go records no VCS information.
+var revision, modified string
+
+// build is what made this binary: the version and, where Go recorded it, the VCS revision.
+func build() runfolder.Provenance {
+	p := runfolder.Provenance{Semcom: version, Revision: revision, Modified: modified == "true", Go: runtime.Version(), Libtorch: torch.TorchVersion()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if p.Semcom == "" && bi.Main.Version != "" {
+			p.Semcom = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				p.Revision = s.Value
+			case "vcs.modified":
+				p.Modified = s.Value == "true"
+			}
+		}
+	}
+	if p.Semcom == "" {
+		p.Semcom = "(devel)"
+	}
+	return p
+}
 
 func main() {
 	// A panic is a bug, not bad input: Go's own exit code for it (2) would read as "invalid, never retry".
@@ -94,7 +123,15 @@ func newVersionCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "semcom   %s\n", version)
+			b := build()
+			rev := b.Revision
+			switch {
+			case rev == "":
+				rev = "revision unknown (built outside a git checkout)"
+			case b.Modified:
+				rev += " (with uncommitted changes)"
+			}
+			fmt.Fprintf(out, "semcom   %s, %s\n", b.Semcom, rev)
 			fmt.Fprintf(out, "go       %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			fmt.Fprintf(out, "libtorch %s (shim), %d threads\n", torch.TorchVersion(), torch.NumThreads())
 			cuda := "not usable"

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/semcom/semcom/data/nyud2"
+	"github.com/semcom/semcom/runfolder"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -95,6 +99,26 @@ func TestRunWritesReportAndResumes(t *testing.T) {
 	if _, err := run(t, args...); err == nil || !strings.Contains(err.Error(), "--resume") {
 		t.Fatalf("second run into the same folder: %v", err)
 	}
+	checkProvenanceAndInit(t, filepath.Join(out, "t"))
+	// Resuming a fine-tuning job from other encoders (same shapes, other values) is refused, not mixed.
+	enc := filepath.Join(out, "t", "pretrain", "proposed", "encoders.safetensors")
+	b, _ := os.ReadFile(enc)
+	b[len(b)-1] ^= 0x40
+	other := filepath.Join(t.TempDir(), "other.safetensors")
+	os.WriteFile(other, b, 0o644)
+	ft := append([]string{"finetune", "--out", out, "--name", "t", "--snr", "5", "--resume"}, tiny...)
+	if _, err := run(t, append(ft, "--init", other)...); err == nil || !strings.Contains(err.Error(), "two initialisations") || exitCode(err) != exitInvalid {
+		t.Fatalf("resume from other encoders: %v", err)
+	}
+	if _, err := run(t, append(ft, "--method", "supervised")...); err != nil {
+		t.Fatalf("the supervised job, resumed from scratch as it started: %v", err)
+	}
+	if _, err := run(t, append(ft, "--method", "supervised", "--init", enc)...); err == nil || !strings.Contains(err.Error(), "started from scratch") {
+		t.Fatalf("a from-scratch job resumed from encoders: %v", err)
+	}
+	if _, err := run(t, append(ft, "--init", enc)...); err != nil {
+		t.Fatalf("resume from the same encoders: %v", err)
+	}
 	// TensorBoard event files, one folder per job.
 	for _, job := range []string{"pretrain-proposed", "finetune-proposed-labels100-snr5", "finetune-supervised-labels100-snr5"} {
 		if m, _ := filepath.Glob(filepath.Join(out, "t", "tb", job, "events.out.tfevents.*")); len(m) != 1 {
@@ -165,6 +189,9 @@ func TestConfigCommandsAndErrors(t *testing.T) {
 	}
 	if _, err := run(t, "finetune", "--init", "/nonexistent.safetensors", "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "--init") {
 		t.Fatalf("finetune with a missing --init: %v", err)
+	}
+	if _, err := run(t, "finetune", "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "would train from scratch") || exitCode(err) != exitInvalid {
+		t.Fatalf("finetune of a self-supervised method without --init: %v", err)
 	}
 }
 
@@ -292,5 +319,35 @@ func TestCollectSeeds(t *testing.T) {
 	}
 	if _, err := run(t, "collect", dirs[0], filepath.Join(out, "other")); err == nil || !strings.Contains(err.Error(), "finetune.epochs") || exitCode(err) != exitInvalid {
 		t.Fatalf("collect of another config: %v", err)
+	}
+}
+
+// checkProvenanceAndInit reads run.json and job.json of a finished run: the build and device are recorded,
+// and each fine-tuning job names the encoders it started from (with their checksum), or none.
+func checkProvenanceAndInit(t *testing.T, dir string) {
+	t.Helper()
+	m, err := runfolder.ReadMarker(filepath.Join(dir, runfolder.MarkerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Provenance; p == nil || p.Semcom == "" || p.Go != runtime.Version() || p.Libtorch == "" || (os.Getenv("TG_EXPECT_TORCH") != "" && p.Libtorch != os.Getenv("TG_EXPECT_TORCH")) || p.Device != "cpu" {
+		t.Fatalf("run.json provenance: %+v", p)
+	}
+	enc := filepath.Join(dir, "pretrain", "proposed", "encoders.safetensors")
+	b, err := os.ReadFile(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	j, err := runfolder.ReadMarker(filepath.Join(dir, "finetune", "proposed-labels100-snr5", runfolder.JobMarkerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Init == nil || j.Init.SHA256 != hex.EncodeToString(sum[:]) || filepath.Base(j.Init.Path) != "encoders.safetensors" || j.Provenance == nil {
+		t.Fatalf("proposed job.json: init %+v, provenance %+v", j.Init, j.Provenance)
+	}
+	s, err := runfolder.ReadMarker(filepath.Join(dir, "finetune", "supervised-labels100-snr5", runfolder.JobMarkerFile))
+	if err != nil || s.Init != nil {
+		t.Fatalf("supervised job.json: %+v %v", s, err)
 	}
 }

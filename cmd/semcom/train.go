@@ -202,6 +202,9 @@ func openSessionIn(exp *config.Experiment, mode runfolder.Mode, stopAfter int, g
 	if group != nil {
 		dev = rankDevice(dev)
 	}
+	prov := build()
+	prov.Device = dev.String()
+	runfolder.SetProvenance(prov)
 	if s := exp.Data.Synthetic; exp.Data.Kind == "synthetic" {
 		size := int64(exp.Data.ImageSize)
 		if size == 0 {
@@ -518,6 +521,11 @@ func newFinetuneCmd() *cobra.Command {
 				if _, err := os.Stat(init); err != nil {
 					return invalid(fmt.Errorf("--init: %w", err))
 				}
+			} else if method != "supervised" {
+				// Without encoders from Stage I the job trains from scratch: labelled "proposed" it would
+				// pass a supervised baseline off as the method.
+				return invalid(fmt.Errorf("--method %s without --init would train from scratch under the name %q: "+
+					"give --init <run>/pretrain/%s/encoders.safetensors, or --method supervised", method, method, method))
 			}
 			if done, err := f.launched(); done {
 				return err
@@ -552,7 +560,7 @@ func newFinetuneCmd() *cobra.Command {
 		},
 	}
 	f.bind(cmd)
-	cmd.Flags().StringVarP(&method, "method", "m", "proposed", "label for the run (supervised: from scratch unless --init)")
+	cmd.Flags().StringVarP(&method, "method", "m", "proposed", "label for the run: the method whose --init encoders these are, or supervised (from scratch unless --init)")
 	cmd.Flags().StringVar(&init, "init", "", "pre-trained encoders (encoders.safetensors from 'semcom pretrain')")
 	cmd.Flags().Float64Var(&snr, "snr", 10, "training SNR in dB")
 	cmd.Flags().Float64Var(&labels, "labels", 1, "fraction of the training labels to use, in (0, 1]")
