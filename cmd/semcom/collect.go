@@ -39,11 +39,19 @@ accuracy at the --round-budgets; and the probes.`,
 			}
 			var runs []report.RunResult
 			var first *config.Experiment
+			seen := map[string]string{} // config hash → run folder
 			for _, dir := range args {
 				exp, err := config.Resolve(filepath.Join(dir, "config.yaml"), nil)
 				if err != nil {
 					return invalid(fmt.Errorf("%s: %w", dir, err))
 				}
+				// The same config (seeds included) computes the same numbers: counted twice it would shrink
+				// every interval with no new evidence.
+				if prev, ok := seen[exp.Hash()]; ok {
+					return invalid(fmt.Errorf("%s has the same config and seeds as %s (%s): it is the same run twice, not another seed; leave one out",
+						dir, prev, seedValues(exp)))
+				}
+				seen[exp.Hash()] = dir
 				if first == nil {
 					first = exp
 				} else if d := nonSeedDiff(first, exp); len(d) > 0 {
@@ -91,6 +99,11 @@ func addHalfWidthFlag(cmd *cobra.Command, h *float64) {
 		"95% half-width (accuracy units, 0.03 = ±3 points) a paired difference within noise must reach to be called equal; the seeds it needs are reported")
 }
 
+// seedValues names a config's seeds ("seed=1, data.synthetic.seed=101, channel.eval_seed=7").
+func seedValues(e *config.Experiment) string {
+	return fmt.Sprintf("seed=%d, data.synthetic.seed=%d, channel.eval_seed=%d", e.Seed, e.Data.Synthetic.Seed, e.Channel.EvalSeed)
+}
+
 // nonSeedDiff lists the config differences other than seeds.
 func nonSeedDiff(a, b *config.Experiment) []string {
 	var out []string
@@ -131,6 +144,10 @@ for a 95% half-width of --target-halfwidth. The keys in which B differs from A a
 					exp, err := config.Resolve(filepath.Join(r.Dir, "config.yaml"), nil)
 					if err != nil {
 						return invalid(fmt.Errorf("%s: %w", r.Dir, err))
+					}
+					if prev, ok := sides[i][exp.Seed]; ok {
+						return invalid(fmt.Errorf("%s: %s and %s both have seed %d: runs are paired by seed, so each seed may appear once",
+							dir, prev.Dir, r.Dir, exp.Seed))
 					}
 					sides[i][exp.Seed] = r
 					exps[i] = exp

@@ -320,6 +320,29 @@ func TestCollectSeeds(t *testing.T) {
 	if _, err := run(t, "collect", dirs[0], filepath.Join(out, "other")); err == nil || !strings.Contains(err.Error(), "finetune.epochs") || exitCode(err) != exitInvalid {
 		t.Fatalf("collect of another config: %v", err)
 	}
+	// The same run twice (the same folder, or the same config and seeds under another name) is refused: it
+	// would count as two seeds and shrink every interval.
+	again := append([]string{"run", "--out", out, "--name", "s1-again", "--set", "seed=1", "--set", "data.synthetic.seed=101", "--set", "probe.enabled=false"}, tiny...)
+	if _, err := run(t, again...); err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range [][]string{{dirs[0], dirs[1], dirs[0]}, {dirs[0], dirs[1], filepath.Join(out, "s1-again")}} {
+		if _, err := run(t, append([]string{"collect", "--out", filepath.Join(out, "dup")}, pair...)...); err == nil ||
+			!strings.Contains(err.Error(), "same run twice") || exitCode(err) != exitInvalid {
+			t.Fatalf("collect %v: %v", pair, err)
+		}
+	}
+	// Runs that share `seed` but not the data seed are two runs, but compare pairs by seed: refused there.
+	sameSeed := append([]string{"run", "--out", out, "--name", "s1-data", "--set", "seed=1", "--set", "data.synthetic.seed=999", "--set", "probe.enabled=false"}, tiny...)
+	if _, err := run(t, sameSeed...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "collect", "--out", filepath.Join(out, "mixed"), dirs[0], filepath.Join(out, "s1-data")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "compare", filepath.Join(out, "merged"), filepath.Join(out, "mixed")); err == nil || !strings.Contains(err.Error(), "both have seed 1") {
+		t.Fatalf("compare with a seed twice: %v", err)
+	}
 }
 
 // checkProvenanceAndInit reads run.json and job.json of a finished run: the build and device are recorded,
