@@ -156,15 +156,13 @@ func (e *Env) Finetune(job FinetuneJob, resume bool) ([]Row, error) {
 			return nil, err
 		}
 	}
-	if resume {
-		if ck.Info.Complete {
-			m, err := LoadMetrics(dir, snrs, ck.Info.Epoch)
-			if err != nil {
-				return nil, err
-			}
-			log.Info("already complete; reusing its metrics")
-			return m.Rows, nil
+	if ck.Info.Complete { // only a resumed job has a checkpoint
+		m, err := LoadMetrics(dir, snrs, ck.Info.Epoch)
+		if err != nil {
+			return nil, err
 		}
+		log.Info("already complete; reusing its metrics")
+		return m.Rows, nil
 	}
 	seed := x.FinetuneSeed()
 	sys := NewSystem(x.Model, e.Data.Modalities, len(e.Data.ClassNames), seed)

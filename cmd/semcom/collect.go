@@ -47,11 +47,12 @@ accuracy at the --round-budgets; and the probes.`,
 				}
 				// The same config (seeds included) computes the same numbers: counted twice it would shrink
 				// every interval with no new evidence.
-				if prev, ok := seen[exp.Hash()]; ok {
+				hash := exp.Hash()
+				if prev, ok := seen[hash]; ok {
 					return invalid(fmt.Errorf("%s has the same config and seeds as %s (%s): it is the same run twice, not another seed; leave one out",
 						dir, prev, seedValues(exp)))
 				}
-				seen[exp.Hash()] = dir
+				seen[hash] = dir
 				if first == nil {
 					first = exp
 				} else if d := nonSeedDiff(first, exp); len(d) > 0 {
